@@ -1,0 +1,135 @@
+//! Where original uploads and exports are kept: a local directory by default, S3 (or an S3-compatible
+//! server) when a bucket is configured. A thin wrapper over the `object_store` crate so the rest of the
+//! application speaks in keys and bytes.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::AppError;
+use crate::settings::Settings;
+
+/// The object store in use plus a description for `check` and logs.
+#[derive(Clone, Debug)]
+pub struct Objects {
+    inner: Arc<dyn ObjectStore>,
+    description: String,
+    prefix: String,
+}
+
+impl Objects {
+    /// Builds the object store the settings describe, creating the local directory when needed.
+    pub fn from_settings(settings: &Settings) -> Result<Self, AppError> {
+        match &settings.storage.s3_bucket {
+            Some(bucket) => {
+                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                if let Some(region) = &settings.storage.region {
+                    builder = builder.with_region(region);
+                }
+                if let Some(endpoint) = &settings.storage.s3_endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"))
+                        .with_virtual_hosted_style_request(false);
+                }
+                let store = builder
+                    .build()
+                    .map_err(|e| AppError::invalid("invalid_s3_settings", format!("S3 settings: {e}")))?;
+                Ok(Self {
+                    inner: Arc::new(store),
+                    description: format!("s3://{bucket}/{}", settings.storage.s3_base_path),
+                    prefix: settings.storage.s3_base_path.trim_matches('/').to_string(),
+                })
+            }
+            None => Self::local(&settings.objects_dir()),
+        }
+    }
+
+    /// A store in a local directory (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Self, AppError> {
+        std::fs::create_dir_all(dir).map_err(|e| AppError::Unavailable {
+            message: format!("cannot create {}: {e}", dir.display()),
+        })?;
+        let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| AppError::Unavailable {
+            message: format!("{}: {e}", dir.display()),
+        })?;
+        Ok(Self {
+            inner: Arc::new(store),
+            description: format!("local:{}", dir.display()),
+            prefix: String::new(),
+        })
+    }
+
+    /// Where objects go, for people (`check`, logs).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn path(&self, key: &str) -> Path {
+        if self.prefix.is_empty() {
+            Path::from(key)
+        } else {
+            Path::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    /// Stores bytes under a key, replacing what was there.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), AppError> {
+        self.inner
+            .put(&self.path(key), PutPayload::from_bytes(bytes))
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// Reads the bytes stored under a key.
+    pub async fn get(&self, key: &str) -> Result<Bytes, AppError> {
+        let result = self.inner.get(&self.path(key)).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => AppError::NotFound { what: "stored file" },
+            other => unavailable(other),
+        })?;
+        result.bytes().await.map_err(unavailable)
+    }
+
+    /// Removes a key; removing a missing key is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), AppError> {
+        match self.inner.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Writes, reads back and removes a small probe object: proves the store is usable.
+    pub async fn probe(&self) -> Result<(), AppError> {
+        let key = format!("_probe/{}", uuid_like());
+        self.put(&key, Bytes::from_static(b"probe")).await?;
+        let read = self.get(&key).await?;
+        self.delete(&key).await?;
+        if read.as_ref() == b"probe" {
+            Ok(())
+        } else {
+            Err(AppError::Unavailable {
+                message: "object store returned different bytes".into(),
+            })
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{nanos:x}-{}", std::process::id())
+}
+
+fn unavailable(e: object_store::Error) -> AppError {
+    tracing::warn!(error = %e, "object store call failed");
+    AppError::Unavailable {
+        message: "The file store is unavailable; try again shortly.".into(),
+    }
+}

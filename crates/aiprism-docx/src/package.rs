@@ -1,0 +1,345 @@
+//! The OPC package: zip safety (limits enforced while streaming, every entry read to the end so
+//! checksum errors surface), relationship parsing and locating the main document and styles
+//! parts through relationships (the main part is not always `word/document.xml`).
+
+use std::collections::HashMap;
+use std::io::{Cursor, Read};
+
+use quick_xml::events::Event;
+use zip::ZipArchive;
+use zip::result::ZipError;
+
+use crate::Limits;
+use crate::error::ReadError;
+use crate::xml;
+
+/// Decompression chunk: limits are checked after every chunk.
+const CHUNK: usize = 64 * 1024;
+const CHUNK_U64: u64 = 64 * 1024;
+/// Most bytes reserved up front from an entry's declared size.
+const MAX_RESERVE: u64 = 16 * 1024 * 1024;
+/// Entries above this many decompressed bytes are subject to [`Limits::max_ratio`].
+const RATIO_FLOOR: u64 = 1024 * 1024;
+
+const REL_OFFICE_DOCUMENT: &[&str] = &[
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
+];
+const REL_STYLES: &[&str] = &[
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships/styles",
+];
+
+/// The parts of a validated package that the readers need.
+pub(crate) struct Package {
+    /// Name of the main document part (from the officeDocument relationship).
+    pub(crate) main_name: String,
+    /// Its bytes.
+    pub(crate) main: Vec<u8>,
+    /// The styles part, if the main part has one.
+    pub(crate) styles: Option<(String, Vec<u8>)>,
+    /// Notes about unusual but readable packages.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Opens and fully validates a package: every entry is decompressed to its end (so a corrupt
+/// entry anywhere rejects the file) under `limits`, and the parts we read are kept.
+pub(crate) fn open(bytes: &[u8], limits: &Limits) -> Result<Package, ReadError> {
+    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
+    let count = archive.len();
+    if count > limits.max_entries {
+        return Err(ReadError::TooManyEntries {
+            count,
+            limit: limits.max_entries,
+        });
+    }
+    if archive.has_overlapping_entries().map_err(zip_error)? {
+        return Err(ReadError::CorruptZip {
+            detail: "entries overlap".into(),
+        });
+    }
+    let names = NameIndex::new(&archive);
+    let mut rd = EntryReader {
+        limits,
+        input_len: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+        total: 0,
+        buf: vec![0; CHUNK],
+        done: vec![false; count],
+    };
+    let mut warnings = Vec::new();
+
+    let root_rels = match names.find("_rels/.rels") {
+        Some(i) => parse_rels("_rels/.rels", &rd.read(&mut archive, i, true)?)?,
+        None => Vec::new(),
+    };
+    let main_name = match find_rel(&root_rels, REL_OFFICE_DOCUMENT) {
+        Some(target) => resolve_target("", target),
+        None if names.find("word/document.xml").is_some() => {
+            warnings.push("The package has no document relationship; read word/document.xml.".into());
+            "word/document.xml".to_string()
+        }
+        None => return Err(ReadError::NoMainPart),
+    };
+    let main_idx = names.find(&main_name).ok_or(ReadError::NoMainPart)?;
+    let main = rd.read(&mut archive, main_idx, true)?;
+
+    let rels_name = rels_part_for(&main_name);
+    let main_rels = match names.find(&rels_name) {
+        Some(i) => parse_rels(&rels_name, &rd.read(&mut archive, i, true)?)?,
+        None => Vec::new(),
+    };
+    let mut styles = None;
+    if let Some(target) = find_rel(&main_rels, REL_STYLES) {
+        let name = resolve_target(&main_name, target);
+        match names.find(&name) {
+            Some(i) => styles = Some((name, rd.read(&mut archive, i, true)?)),
+            None => warnings.push(format!("The styles part {name} is missing.")),
+        }
+    }
+    for i in 0..count {
+        if !rd.done.get(i).copied().unwrap_or(true) {
+            rd.read(&mut archive, i, false)?;
+        }
+    }
+    Ok(Package {
+        main_name,
+        main,
+        styles,
+        warnings,
+    })
+}
+
+/// Decompresses entries with the limits applied to the bytes actually produced.
+struct EntryReader<'l> {
+    limits: &'l Limits,
+    input_len: u64,
+    total: u64,
+    buf: Vec<u8>,
+    done: Vec<bool>,
+}
+
+impl EntryReader<'_> {
+    /// Reads entry `index` to its end (which makes the zip reader verify its CRC), keeping the
+    /// bytes when `keep` is set.
+    fn read(
+        &mut self,
+        archive: &mut ZipArchive<Cursor<&[u8]>>,
+        index: usize,
+        keep: bool,
+    ) -> Result<Vec<u8>, ReadError> {
+        if let Some(d) = self.done.get_mut(index) {
+            *d = true;
+        }
+        let mut file = archive.by_index(index).map_err(zip_error)?;
+        if file.encrypted() {
+            return Err(ReadError::Encrypted);
+        }
+        let name = file.name().map(|n| n.into_owned()).unwrap_or_default();
+        // The stored size cannot exceed the input, whatever the header claims.
+        let compressed = file.compressed_size().min(self.input_len).max(1);
+        let mut out = Vec::new();
+        if keep {
+            // The declared size is a hint only: never reserve more than a few chunks' worth of it.
+            out.reserve(usize::try_from(file.size().min(MAX_RESERVE)).unwrap_or(0));
+        }
+        let mut produced: u64 = 0;
+        loop {
+            // Kept parts are read straight into their buffer (appended without zero-filling);
+            // others into the scratch buffer.
+            let n = if keep {
+                (&mut file).take(CHUNK_U64).read_to_end(&mut out)
+            } else {
+                file.read(&mut self.buf)
+            };
+            let n = match n {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(ReadError::CorruptZip {
+                        detail: format!("{name}: {e}"),
+                    });
+                }
+            };
+            let n64 = u64::try_from(n).unwrap_or(u64::MAX);
+            produced = produced.saturating_add(n64);
+            self.total = self.total.saturating_add(n64);
+            if self.total > self.limits.max_total_uncompressed {
+                return Err(ReadError::UncompressedTooLarge {
+                    limit: self.limits.max_total_uncompressed,
+                });
+            }
+            if produced > RATIO_FLOOR && produced / compressed > self.limits.max_ratio {
+                return Err(ReadError::CompressionRatio {
+                    entry: name,
+                    limit: self.limits.max_ratio,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn zip_error(e: ZipError) -> ReadError {
+    match e {
+        ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => ReadError::Encrypted,
+        ZipError::InvalidPassword => ReadError::Encrypted,
+        other => ReadError::CorruptZip {
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Part names are case-insensitive in OPC; zip names are not. Exact match first, then a
+/// case-insensitive one.
+struct NameIndex {
+    exact: HashMap<String, usize>,
+    folded: HashMap<String, usize>,
+}
+
+impl NameIndex {
+    fn new(archive: &ZipArchive<Cursor<&[u8]>>) -> NameIndex {
+        let mut exact = HashMap::new();
+        let mut folded = HashMap::new();
+        for i in 0..archive.len() {
+            if let Some(Ok(name)) = archive.name_for_index(i) {
+                let name = name.trim_start_matches('/').to_string();
+                folded.entry(name.to_lowercase()).or_insert(i);
+                exact.entry(name).or_insert(i);
+            }
+        }
+        NameIndex { exact, folded }
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.exact
+            .get(name)
+            .or_else(|| self.folded.get(&name.to_lowercase()))
+            .copied()
+    }
+}
+
+struct Rel {
+    kind: String,
+    target: String,
+    external: bool,
+}
+
+fn find_rel<'r>(rels: &'r [Rel], kinds: &[&str]) -> Option<&'r str> {
+    rels.iter()
+        .find(|r| !r.external && kinds.contains(&r.kind.as_str()))
+        .map(|r| r.target.as_str())
+}
+
+/// Parses a relationships part (namespace-agnostic: only `Relationship` elements matter).
+fn parse_rels(part: &str, bytes: &[u8]) -> Result<Vec<Rel>, ReadError> {
+    let decoded = xml::decode_part(part, bytes)?;
+    let mut reader = xml::XmlReader::new(part, &decoded);
+    let mut rels = Vec::new();
+    loop {
+        match reader.next()? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
+                let (Some(kind), Some(target)) = (xml::plain_attr(&e, "Type"), xml::plain_attr(&e, "Target"))
+                else {
+                    continue;
+                };
+                let external =
+                    xml::plain_attr(&e, "TargetMode").is_some_and(|m| m.eq_ignore_ascii_case("External"));
+                rels.push(Rel {
+                    kind: kind.trim().to_string(),
+                    target,
+                    external,
+                });
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(rels)
+}
+
+/// `word/document.xml` -> `word/_rels/document.xml.rels`.
+fn rels_part_for(part: &str) -> String {
+    match part.rsplit_once('/') {
+        Some((dir, file)) => format!("{dir}/_rels/{file}.rels"),
+        None => format!("_rels/{part}.rels"),
+    }
+}
+
+/// Resolves a relationship target against the source part (`""` for the package root):
+/// absolute targets start at the root, relative ones at the source's folder; `.`/`..` segments
+/// are normalised, `%XX` escapes decoded, fragments dropped.
+fn resolve_target(source: &str, target: &str) -> String {
+    let target = target.split('#').next().unwrap_or("").replace('\\', "/");
+    let target = percent_decode(&target);
+    let mut segs: Vec<&str> = Vec::new();
+    if !target.starts_with('/')
+        && let Some((dir, _)) = source.rsplit_once('/')
+    {
+        segs.extend(dir.split('/').filter(|s| !s.is_empty()));
+    }
+    for s in target.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    segs.join("/")
+}
+
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%'
+            && let (Some(h), Some(l)) = (b.get(i + 1).and_then(hex), b.get(i + 2).and_then(hex))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+fn hex(c: &u8) -> Option<u8> {
+    (*c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_resolve_relative_to_their_source() {
+        assert_eq!(resolve_target("", "word/document22.xml"), "word/document22.xml");
+        assert_eq!(resolve_target("", "/word/document.xml"), "word/document.xml");
+        assert_eq!(
+            resolve_target("word/document.xml", "styles.xml"),
+            "word/styles.xml"
+        );
+        assert_eq!(
+            resolve_target("word/document.xml", "../customXml/item1.xml"),
+            "customXml/item1.xml"
+        );
+        assert_eq!(
+            resolve_target("word/document.xml", "/word/st%20yles.xml"),
+            "word/st yles.xml"
+        );
+        assert_eq!(resolve_target("a/b.xml", "../../../x.xml"), "x.xml");
+        assert_eq!(
+            rels_part_for("word/document2.xml"),
+            "word/_rels/document2.xml.rels"
+        );
+        assert_eq!(rels_part_for("document.xml"), "_rels/document.xml.rels");
+    }
+}

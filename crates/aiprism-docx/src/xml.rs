@@ -1,0 +1,490 @@
+//! Shared XML plumbing: decoding a part's bytes, refusing DTDs, namespace classes and the small
+//! attribute helpers every WordprocessingML reader needs.
+
+use std::borrow::Cow;
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use crate::error::ReadError;
+
+/// WordprocessingML main namespace, transitional (ECMA-376 / ISO 29500 transitional).
+pub(crate) const W_TRANSITIONAL: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+/// WordprocessingML main namespace, ISO 29500 Strict.
+pub(crate) const W_STRICT: &str = "http://purl.oclc.org/ooxml/wordprocessingml/main";
+/// Markup Compatibility (mc:AlternateContent) namespace.
+pub(crate) const MC: &str = "http://schemas.openxmlformats.org/markup-compatibility/2006";
+
+/// Namespaces whose markup we understand well enough to read an `mc:Choice` that requires them.
+/// Text boxes (wps), groups (wpg), canvases (wpc), Word 2010/2012 extensions (w14, w15, wp14,
+/// a14) and VML are all read the same way as their fallbacks would be, so preferring the Choice
+/// only avoids reading duplicates. Anything else (w16se emoji symbols, chartex, ink, 3D models)
+/// makes us read the Fallback instead, as the Markup Compatibility rules prescribe.
+const UNDERSTOOD_NS: &[&str] = &[
+    W_TRANSITIONAL,
+    W_STRICT,
+    "http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
+    "http://schemas.microsoft.com/office/word/2010/wordprocessingGroup",
+    "http://schemas.microsoft.com/office/word/2010/wordprocessingCanvas",
+    "http://schemas.microsoft.com/office/word/2010/wordprocessingDrawing",
+    "http://schemas.microsoft.com/office/word/2010/wordml",
+    "http://schemas.microsoft.com/office/word/2012/wordml",
+    "http://schemas.microsoft.com/office/drawing/2010/main",
+    "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "http://schemas.openxmlformats.org/drawingml/2006/picture",
+    "urn:schemas-microsoft-com:vml",
+    "urn:schemas-microsoft-com:office:office",
+    "urn:schemas-microsoft-com:office:word",
+];
+
+/// Most namespace declarations in scope at once (real parts have dozens); lookups are linear.
+const MAX_BINDINGS: usize = 4096;
+
+/// Which namespace an element or attribute belongs to, as far as the readers care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ns {
+    /// WordprocessingML main (transitional or strict: they read the same).
+    W,
+    /// Markup compatibility.
+    Mc,
+    /// Anything else, or unbound.
+    Other,
+}
+
+fn classify_uri(uri: &str) -> Ns {
+    if uri == W_TRANSITIONAL || uri == W_STRICT {
+        Ns::W
+    } else if uri == MC {
+        Ns::Mc
+    } else {
+        Ns::Other
+    }
+}
+
+/// One in-scope namespace declaration.
+struct Binding {
+    /// `None` for the default namespace (`xmlns="..."`).
+    prefix: Option<Box<str>>,
+    ns: Ns,
+    understood: bool,
+    /// Depth of the element that declared it.
+    depth: usize,
+}
+
+/// A streaming XML reader with its own namespace resolution. quick-xml's `NsReader` parses every
+/// element's attributes to find declarations; WordprocessingML puts `rsid` attributes on nearly
+/// every element and declares namespaces almost only on the root, so this reader looks at an
+/// element's attributes only when its raw attribute text contains `xmlns`.
+pub(crate) struct XmlReader<'a> {
+    reader: Reader<&'a [u8]>,
+    part: &'a str,
+    bindings: Vec<Binding>,
+    depth: usize,
+    /// An `Empty` element was returned: its declarations go out of scope on the next read.
+    pending_empty: bool,
+    /// Index into `bindings` of the last successful prefix lookup.
+    cache: Option<usize>,
+}
+
+impl<'a> XmlReader<'a> {
+    /// A reader over a part's decoded bytes; `part` names it in errors.
+    pub(crate) fn new(part: &'a str, bytes: &'a [u8]) -> XmlReader<'a> {
+        let mut reader = Reader::from_reader(bytes);
+        let cfg = reader.config_mut();
+        cfg.check_end_names = true;
+        cfg.expand_empty_elements = false;
+        cfg.trim_text(false);
+        XmlReader {
+            reader,
+            part,
+            bindings: Vec::new(),
+            depth: 0,
+            pending_empty: false,
+            cache: None,
+        }
+    }
+
+    /// The next event. DTDs are refused here, for every part.
+    pub(crate) fn next(&mut self) -> Result<Event<'a>, ReadError> {
+        if self.pending_empty {
+            self.pending_empty = false;
+            self.pop_scope(self.depth + 1);
+        }
+        let ev = self.reader.read_event().map_err(|e| malformed(self.part, e))?;
+        match &ev {
+            Event::Start(e) => {
+                self.depth += 1;
+                self.declare(e, self.depth)?;
+            }
+            Event::Empty(e) => {
+                self.pending_empty = true;
+                self.declare(e, self.depth + 1)?;
+            }
+            Event::End(_) => {
+                self.pop_scope(self.depth);
+                self.depth = self.depth.saturating_sub(1);
+            }
+            Event::DocType(_) => return Err(dtd(self.part)),
+            _ => {}
+        }
+        Ok(ev)
+    }
+
+    /// Skips the rest of the element whose `Start` was just returned.
+    ///
+    /// Fast path: the subtree is jumped over by scanning for `<` and the parser then reads the
+    /// element's own end tag (so its end-name checking stays in step). Used only when the subtree
+    /// holds no comment, CDATA, processing instruction or element of the same name; otherwise the
+    /// parser walks the subtree. Skipped bytes are not tokenised: the subtrees skipped hold only
+    /// formatting properties and field codes, never text we read.
+    pub(crate) fn skip(&mut self, e: &BytesStart<'_>) -> Result<(), ReadError> {
+        let rest: &'a [u8] = self.reader.get_ref();
+        match end_tag_offset(rest, e.name().as_ref().as_bytes()) {
+            Some(at) => {
+                *self.reader.get_mut() = rest.get(at..).unwrap_or_default();
+                match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
+                    Event::End(_) => {}
+                    _ => return Err(malformed(self.part, "unexpected content while skipping")),
+                }
+            }
+            None => {
+                self.reader
+                    .read_to_end(e.name())
+                    .map_err(|er| malformed(self.part, er))?;
+            }
+        }
+        self.pop_scope(self.depth);
+        self.depth = self.depth.saturating_sub(1);
+        Ok(())
+    }
+
+    fn declare(&mut self, e: &BytesStart<'_>, depth: usize) -> Result<(), ReadError> {
+        let raw = e.attributes_raw();
+        // `contains(char)` is a memchr; the substring search runs only when an 'x' is present.
+        if !raw.contains('x') || !raw.contains("xmlns") {
+            return Ok(());
+        }
+        for attr in e.attributes().with_checks(false).flatten() {
+            let key = attr.key.as_ref();
+            let prefix = if key == "xmlns" {
+                None
+            } else if let Some(p) = key.strip_prefix("xmlns:") {
+                Some(Box::from(p))
+            } else {
+                continue;
+            };
+            let uri = attr.normalized_value(XmlVersion::Implicit1_0).unwrap_or_default();
+            let uri = uri.trim();
+            self.bindings.push(Binding {
+                prefix,
+                ns: classify_uri(uri),
+                understood: UNDERSTOOD_NS.contains(&uri),
+                depth,
+            });
+            self.cache = None;
+            if self.bindings.len() > MAX_BINDINGS {
+                return Err(malformed(self.part, "too many namespace declarations in scope"));
+            }
+        }
+        Ok(())
+    }
+
+    fn pop_scope(&mut self, depth: usize) {
+        while self.bindings.last().is_some_and(|b| b.depth >= depth) {
+            self.bindings.pop();
+            self.cache = None;
+        }
+    }
+
+    fn lookup(&mut self, prefix: Option<&str>) -> Option<&Binding> {
+        if let Some(i) = self.cache
+            && let Some(b) = self.bindings.get(i)
+            && b.prefix.as_deref() == prefix
+        {
+            return self.bindings.get(i);
+        }
+        let i = self
+            .bindings
+            .iter()
+            .rposition(|b| b.prefix.as_deref() == prefix)?;
+        self.cache = Some(i);
+        self.bindings.get(i)
+    }
+
+    /// Namespace class and local name of an element.
+    pub(crate) fn element<'n>(&mut self, e: &'n BytesStart<'_>) -> (Ns, &'n str) {
+        let name = e.name();
+        let (local, prefix) = name.decompose();
+        let ns = self
+            .lookup(prefix.map(|p| p.into_inner()))
+            .map_or(Ns::Other, |b| b.ns);
+        (ns, local.into_inner())
+    }
+
+    /// The value of the attribute whose local name is `local` in the WordprocessingML namespace
+    /// (any prefix), or unprefixed (some producers write `val=`).
+    pub(crate) fn w_attr<'e>(&mut self, e: &'e BytesStart<'_>, local: &str) -> Option<Cow<'e, str>> {
+        for attr in e.attributes().with_checks(false).flatten() {
+            let (l, prefix) = attr.key.decompose();
+            if l.into_inner() != local {
+                continue;
+            }
+            let ok = match prefix {
+                None => true,
+                Some(p) => self.lookup(Some(p.into_inner())).is_some_and(|b| b.ns == Ns::W),
+            };
+            if ok {
+                return attr.normalized_value(XmlVersion::Implicit1_0).ok();
+            }
+        }
+        None
+    }
+
+    /// Whether every prefix listed in an `mc:Choice/@Requires` value is bound to a namespace we
+    /// understand (see [`UNDERSTOOD_NS`]). An empty list is not understood.
+    pub(crate) fn requires_understood(&mut self, requires: &str) -> bool {
+        let mut any = false;
+        for prefix in requires.split_ascii_whitespace() {
+            any = true;
+            if !self.lookup(Some(prefix)).is_some_and(|b| b.understood) {
+                return false;
+            }
+        }
+        any
+    }
+}
+
+/// Offset in `rest` of the end tag `</name>` that closes an element just opened, when the content
+/// before it is plain: no `<!` (comment, CDATA), no `<?`, no element of the same name. `None`
+/// means "let the parser walk it".
+fn end_tag_offset(rest: &[u8], name: &[u8]) -> Option<usize> {
+    let delim = |b: Option<&u8>| matches!(b, Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/'));
+    for at in memchr::memchr_iter(b'<', rest) {
+        let after = rest.get(at + 1..)?;
+        match after.first()? {
+            b'!' | b'?' => return None,
+            b'/' => {
+                let tail = after.get(1..)?;
+                if tail.starts_with(name) && delim(tail.get(name.len())) {
+                    return Some(at);
+                }
+            }
+            _ => {
+                if after.starts_with(name) && delim(after.get(name.len())) {
+                    return None; // nested element of the same name
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Turns a part's bytes into UTF-8 text for the parser: strips a UTF-8 byte-order mark (some
+/// producers write one) and transcodes UTF-16 parts (allowed by OPC, rare). UTF-8 validity itself
+/// is checked by the parser as it goes.
+pub(crate) fn decode_part<'a>(part: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, ReadError> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return Ok(Cow::Borrowed(rest));
+    }
+    let utf16 = |le: bool, body: &[u8]| -> Result<Cow<'a, [u8]>, ReadError> {
+        let units = body.chunks_exact(2).map(|c| {
+            let pair = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
+            if le {
+                u16::from_le_bytes(pair)
+            } else {
+                u16::from_be_bytes(pair)
+            }
+        });
+        let s: String = char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|_| ReadError::MalformedXml {
+                part: part.to_string(),
+                detail: "invalid UTF-16".into(),
+            })?;
+        // The declaration still says UTF-16; the parser does not act on it without its
+        // `encoding` feature, so the transcoded text parses as UTF-8.
+        Ok(Cow::Owned(s.into_bytes()))
+    };
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return utf16(true, rest);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return utf16(false, rest);
+    }
+    Ok(Cow::Borrowed(bytes))
+}
+
+/// Maps a parser error to the user-facing error for `part`.
+pub(crate) fn malformed(part: &str, e: impl std::fmt::Display) -> ReadError {
+    ReadError::MalformedXml {
+        part: part.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// The error for a DOCTYPE found in `part`: we never process DTDs or entity declarations.
+pub(crate) fn dtd(part: &str) -> ReadError {
+    ReadError::DtdForbidden {
+        part: part.to_string(),
+    }
+}
+
+/// Resolves an entity reference found in text. Only the five predefined entities and character
+/// references exist without a DTD (and DTDs are refused), so anything else is malformed.
+pub(crate) fn resolve_ref(part: &str, r: &BytesRef<'_>) -> Result<char, ReadError> {
+    if r.is_char_ref() {
+        return match r.resolve_char_ref() {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) | Err(_) => Err(malformed(part, format!("bad character reference &{};", &**r))),
+        };
+    }
+    match &**r {
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        other => Err(malformed(part, format!("undefined entity &{other};"))),
+    }
+}
+
+/// The value of an unqualified attribute (e.g. relationship `Target`, `mc:Choice/@Requires`).
+pub(crate) fn plain_attr(e: &BytesStart<'_>, local: &str) -> Option<String> {
+    for attr in e.attributes().with_checks(false).flatten() {
+        if attr.key.as_ref() == local {
+            return attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .map(Cow::into_owned);
+        }
+    }
+    None
+}
+
+/// Reads an ST_OnOff value: absent value means on; "0", "false", "off" mean off.
+pub(crate) fn on_off(val: Option<&str>) -> bool {
+    !matches!(
+        val.map(str::trim),
+        Some("0" | "false" | "off" | "False" | "FALSE" | "Off")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_off_values() {
+        assert!(on_off(None));
+        assert!(on_off(Some("1")));
+        assert!(on_off(Some("true")));
+        assert!(on_off(Some("on")));
+        assert!(!on_off(Some("0")));
+        assert!(!on_off(Some("false")));
+        assert!(!on_off(Some("off")));
+    }
+
+    #[test]
+    fn prefixes_resolve_by_scope_not_by_spelling() {
+        let xml = r#"<x:document xmlns:x="http://purl.oclc.org/ooxml/wordprocessingml/main"><x:p xmlns:x="urn:other"/><x:p/><p xmlns="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/><w:p/></x:document>"#;
+        let mut r = XmlReader::new("t", xml.as_bytes());
+        let mut seen = Vec::new();
+        loop {
+            match r.next().expect("well-formed") {
+                Event::Start(e) | Event::Empty(e) => {
+                    let (ns, local) = r.element(&e);
+                    seen.push((ns, local.to_string()));
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        let names = |n: &str| n.to_string();
+        assert_eq!(
+            seen,
+            vec![
+                (Ns::W, names("document")),
+                (Ns::Other, names("p")),
+                (Ns::W, names("p")),
+                (Ns::W, names("p")),
+                (Ns::Other, names("p"))
+            ]
+        );
+    }
+
+    #[test]
+    fn fast_skip_finds_the_right_end_tag_or_declines() {
+        assert_eq!(
+            end_tag_offset(b"<w:b/><w:rPrChange/></w:rPr>x", b"w:rPr"),
+            Some(20)
+        );
+        assert_eq!(end_tag_offset(b"<w:b/></w:rPr >", b"w:rPr"), Some(6));
+        assert_eq!(
+            end_tag_offset(b"<w:rPr><w:b/></w:rPr></w:rPr>", b"w:rPr"),
+            None,
+            "nesting"
+        );
+        assert_eq!(
+            end_tag_offset(b"<!-- </w:rPr> --></w:rPr>", b"w:rPr"),
+            None,
+            "comment"
+        );
+        assert_eq!(
+            end_tag_offset(b"<![CDATA[</w:rPr>]]></w:rPr>", b"w:rPr"),
+            None,
+            "cdata"
+        );
+        assert_eq!(end_tag_offset(b"<w:b/>", b"w:rPr"), None, "unclosed");
+        // Skipping keeps the parser in step: what follows the skipped element still parses.
+        let xml = "<r><w:rPr><w:b/><w:i w:val='1'/></w:rPr><w:t>after</w:t></r>";
+        let mut r = XmlReader::new("t", xml.as_bytes());
+        let mut texts = Vec::new();
+        loop {
+            match r.next().expect("well-formed") {
+                Event::Start(e) if e.name().as_ref() == "w:rPr" => r.skip(&e).expect("skips"),
+                Event::Text(t) => texts.push(t.xml10_content().into_owned()),
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(texts, vec!["after".to_string()]);
+        // A mismatched end after a fast skip is still an error.
+        let bad = "<r><w:rPr><w:b/></w:rPr></x></r>";
+        let mut r = XmlReader::new("t", bad.as_bytes());
+        let mut failed = false;
+        for _ in 0..10 {
+            match r.next() {
+                Ok(Event::Start(e)) if e.name().as_ref() == "w:rPr" => r.skip(&e).expect("skips"),
+                Ok(Event::Eof) => break,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(failed, "end-name checking survives the fast skip");
+    }
+
+    #[test]
+    fn namespace_declarations_are_capped() {
+        let decls: String = (0..5000).map(|i| format!(" xmlns:p{i}=\"urn:x{i}\"")).collect();
+        let xml = format!("<r{decls}><p1:a/></r>");
+        let mut r = XmlReader::new("t", xml.as_bytes());
+        assert!(matches!(r.next(), Err(ReadError::MalformedXml { .. })));
+    }
+
+    #[test]
+    fn decode_strips_bom_and_transcodes_utf16() {
+        let d = decode_part("p", b"\xEF\xBB\xBF<a/>").expect("utf8");
+        assert_eq!(&*d, b"<a/>");
+        let mut le = vec![0xFF, 0xFE];
+        for u in "<a>é</a>".encode_utf16() {
+            le.extend_from_slice(&u.to_le_bytes());
+        }
+        let d = decode_part("p", &le).expect("utf16");
+        assert_eq!(std::str::from_utf8(&d).expect("utf8 out"), "<a>é</a>");
+    }
+}

@@ -1,0 +1,44 @@
+//! aiprism's HTTP surface: the JSON API of `API.md` and (later) the web UI, on axum.
+//!
+//! Handlers stay thin: parse the request, call a use case on [`aiprism_app::App`], map the result to a
+//! DTO. Every error leaves as `{"error": {"code", "message"}}` with a 4xx for bad input. Depends on
+//! `aiprism-app` and `aiprism-core`; knows nothing of databases or file formats.
+
+mod dto;
+mod error;
+mod middleware;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use aiprism_app::App;
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+
+/// The whole HTTP application for one [`App`].
+pub fn router(app: App) -> Router {
+    let api = routes::documents::routes(&app);
+    let router = Router::new()
+        .merge(routes::health::routes())
+        .merge(routes::pages::routes())
+        .nest("/api/v1", api)
+        .fallback(error::not_found)
+        .with_state(app);
+    middleware::apply(router)
+}
+
+/// Serves the application on a bound listener until `shutdown` resolves, then finishes the requests in
+/// flight. Tests bind port 0 and pass the listener in.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,121 @@
+//! `serve`, `migrate`, `check` and the placeholders of commands that arrive later.
+
+use crate::support::{Server, aiprism};
+
+#[test]
+fn serve_answers_health_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(aiprism(dir.path()));
+    let health: serde_json::Value = reqwest::blocking::get(format!("{}/health", server.base_url))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = reqwest::blocking::get(format!("{}/ready", server.base_url)).unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(
+        dir.path().join("aiprism.db").exists(),
+        "the embedded default is an SQLite file in the data dir"
+    );
+    let status = server.terminate();
+    assert!(status.success(), "serve exited with {status}");
+}
+
+#[test]
+fn an_invalid_variable_stops_start_up_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aiprism(dir.path())
+        .env("FEEDBACK_MIN_CONFIDENCE", "1.5")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("FEEDBACK_MIN_CONFIDENCE"), "{stderr}");
+}
+
+#[test]
+fn check_redacts_secrets_and_reports_an_unreachable_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aiprism(dir.path())
+        .env("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/aiprism")
+        .env("ANTHROPIC_API_KEY", "sk-ant-top-secret")
+        .env("SECRET_KEY", "cookie-secret-value")
+        .env("REDIS_URL", "redis://:redispass@127.0.0.1:6379")
+        .arg("check")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for secret in ["hunter2", "sk-ant-top-secret", "cookie-secret-value", "redispass"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} leaked:\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(
+        stdout.contains("postgres://app:***@127.0.0.1:1/aiprism"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED"),
+        "an unreachable database must be reported: {stdout}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn check_passes_on_the_embedded_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aiprism(dir.path()).arg("check").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("rule reviewer runs alone"), "{stdout}");
+    assert!(
+        stdout.contains("database") && stdout.contains("ok (sqlite answers"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn migrate_applies_the_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = aiprism(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let first = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(!first.contains(": 0 migration"), "{first}");
+    let second = aiprism(dir.path()).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&second.stdout).contains(": 0 migration(s) applied"));
+}
+
+#[tokio::test]
+async fn migrate_works_on_postgres() {
+    if !aiprism_testkit::app::postgres_available() {
+        return;
+    }
+    let db = aiprism_store::testing::TestDatabase::postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = aiprism(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("schema up to date"));
+}
+
+#[test]
+fn commands_of_later_parts_say_they_are_not_available_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aiprism(dir.path()).arg("worker").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not yet available"));
+}
