@@ -70,6 +70,10 @@ id_type!(
     /// Identifies a user (the owner of documents).
     UserId, "usr"
 );
+id_type!(
+    /// Identifies an export (a reviewed document, a package, a findings file).
+    ExportId, "exp"
+);
 
 #[cfg(test)]
 mod tests {

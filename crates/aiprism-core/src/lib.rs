@@ -4,19 +4,39 @@
 //! depend on it; it depends on no other aiprism crate. Keeping it pure keeps the review logic testable with
 //! plain values and lets the same rules run in the server, the worker and the CLI.
 
+// Tests may unwrap: a panic there is a failed test, which is the point. Library code may not.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod activity;
+pub mod dedupe;
 pub mod document;
+pub mod export;
 pub mod finding;
+pub mod framework;
 pub mod ids;
+pub mod quote;
 pub mod review;
+pub mod rules;
 pub mod user;
 
-pub use document::{DocumentFormat, DocumentMeta, GuidelinesMeta, ParagraphSpan, Section};
-pub use finding::{Anchor, Finding, FindingSource, FindingStatus, FindingType, Risk};
-pub use ids::{DocumentId, FindingId, ReviewId, SectionId, UserId};
-pub use review::{
-    ModelCall, Review, ReviewEvent, ReviewEventKind, ReviewProgress, ReviewStatus, SectionRun,
-    SectionRunStatus, Usage,
+pub use activity::{Activity, ActivityAction};
+pub use dedupe::{
+    DedupeItem, DedupeOptions, Merge, MergeOutcome, merge_duplicates, merge_duplicates_with, similarity,
 };
+pub use document::{DocumentFormat, DocumentMeta, GuidelinesMeta, ParagraphSpan, Section};
+pub use export::{Export, ExportDestination, ExportKind};
+pub use finding::{Anchor, Finding, FindingSource, FindingStatus, FindingType, Risk};
+pub use framework::{
+    Checkpoint, Framework, FrameworkError, RuleKind, RuleParams, RuleSpec, SectionGuidance,
+    builtin_frameworks,
+};
+pub use ids::{DocumentId, ExportId, FindingId, ReviewId, SectionId, UserId};
+pub use quote::{CharSpan, MatchMethod, QuoteMatch, char_slice, find_quote};
+pub use review::{
+    ChatMessage, ChatRole, ModelCall, Review, ReviewEvent, ReviewEventKind, ReviewProgress, ReviewStatus,
+    SectionRun, SectionRunStatus, Usage,
+};
+pub use rules::{CompiledRules, ContextSection, DocumentContext, RuleFinding, SectionInput, run_rules};
 pub use user::{Role, Scope, User};
 
 /// The current time at the precision every database keeps (microseconds), so a value written and read

@@ -191,3 +191,34 @@ pub struct ModelCall {
     /// When it finished.
     pub created_at: DateTime<Utc>,
 }
+
+crate::string_enum! {
+    /// Who wrote a chat message.
+    pub enum ChatRole as "chat role" {
+        /// The reviewer.
+        User = "user",
+        /// The model (or the notice that no model is configured).
+        Assistant = "assistant",
+    }
+}
+
+/// One message of the conversation about a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMessage {
+    /// Stable id.
+    pub id: String,
+    /// The document talked about.
+    pub document_id: DocumentId,
+    /// Who wrote it.
+    pub role: ChatRole,
+    /// What was said.
+    pub content: String,
+    /// The section in view when it was written.
+    pub section_id: Option<SectionId>,
+    /// The model that wrote an assistant message.
+    pub model: Option<String>,
+    /// Sections the reply relies on.
+    pub citations: Vec<SectionId>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,8 +1,9 @@
 //! Reads an uploaded document (.docx, Markdown or plain text) into a model the reviewer works on:
 //! every paragraph with a stable locator and an exact map from characters to Word runs, and the
-//! sections an AI reviews one at a time.
+//! sections an AI reviews one at a time; and writes accepted findings back into the original
+//! .docx as Word comments.
 //!
-//! The crate is pure: bytes in, [`ParsedDocument`] out. No I/O, no async, no other aiprism crate.
+//! The crate is pure: bytes in, [`ParsedDocument`] (or new package bytes) out. No I/O, no async, no other aiprism crate.
 //! Hostile input must never panic or exhaust memory: zip packages are validated entry by entry
 //! against [`Limits`] while streaming, DTDs are refused, and all parsing is iterative.
 //!
@@ -46,7 +47,8 @@
 //! # Sections
 //!
 //! Each non-empty heading paragraph starts a section that runs to the next one (any level);
-//! text before the first is a level-0 preamble; a document without any is one level-0 section;
+//! text before the first is a level-0 preamble (unless it is nothing but Title / Subtitle
+//! paragraphs: a title alone is no section); a document without any is one level-0 section;
 //! a document without text has no section. Quoted e-mail threads ("-----Original Message-----",
 //! or "From:" followed by two of "Sent:"/"Date:", "To:", "Cc:", "Subject:") become their own
 //! section up to the next heading, with `excluded_reason = Some("quoted e-mail thread")`. When a
@@ -58,6 +60,16 @@
 //! most lines are bold. A section's `text` may be empty (a heading directly followed by a
 //! sub-heading); callers skip those when reviewing.
 
+//!
+//! # Writing the reviewed document
+//!
+//! [`write_comments`] gives the reviewer their original package back with accepted findings as
+//! Word comments on exactly the quoted characters (optionally with tracked replacements); see
+//! its docs. It maps paragraphs and characters with a scan that reads text exactly as the reader
+//! does, so [`Paragraph::locator`] and character offsets are the anchors. [`build_docx`] makes a
+//! package for Markdown / text inputs with the same paragraphs, and [`read_comments`] reads the
+//! comments a document has with the text each is anchored on.
+
 #![forbid(unsafe_code)]
 
 mod body;
@@ -68,9 +80,11 @@ mod package;
 mod sections;
 mod styles;
 mod text;
+mod write;
 mod xml;
 
 pub use error::{ErrorClass, ReadError};
+pub use write::{CommentAnchor, CommentSpec, ExistingComment, WriteError, WriteOptions, WriteReport};
 
 use serde::{Deserialize, Serialize};
 
@@ -328,8 +342,9 @@ fn ole2_error(bytes: &[u8]) -> ReadError {
     }
 }
 
-/// Reads a .docx (or .docm/.dotx) package; see the crate docs for what is read and how.
-pub fn read_docx(bytes: &[u8], limits: &Limits) -> Result<ParsedDocument, ReadError> {
+/// The checks every package goes through before it is opened: size, OLE2 containers
+/// (encrypted packages, legacy .doc), zip signature.
+pub(crate) fn check_package(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
     let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     if size > limits.max_bytes {
         return Err(ReadError::FileTooLarge {
@@ -343,6 +358,12 @@ pub fn read_docx(bytes: &[u8], limits: &Limits) -> Result<ParsedDocument, ReadEr
     if !is_zip(bytes) {
         return Err(ReadError::NotAZip);
     }
+    Ok(())
+}
+
+/// Reads a .docx (or .docm/.dotx) package; see the crate docs for what is read and how.
+pub fn read_docx(bytes: &[u8], limits: &Limits) -> Result<ParsedDocument, ReadError> {
+    check_package(bytes, limits)?;
     let pkg = package::open(bytes, limits)?;
     let mut warnings = pkg.warnings;
     let styles = match &pkg.styles {
@@ -380,4 +401,45 @@ pub fn read_markdown(text: &str) -> ParsedDocument {
 /// underlined lines are headings. Stops with a warning after [`MAX_PARAGRAPHS`] blocks.
 pub fn read_text(text: &str) -> ParsedDocument {
     text::read(text)
+}
+
+/// Writes `specs` as Word comments into the original package `original` (which must read with
+/// [`read_docx`]; anchors are in its reader's terms) and returns the new package.
+///
+/// Each comment is anchored on exactly its character range: runs are split at the range ends
+/// (both halves keep the run's formatting), `commentRangeStart` goes before the first character
+/// and `commentRangeEnd` after the last, followed by the `commentReference` run. Ranges may span
+/// runs, hyperlinks, content controls, tracked insertions and the like; several comments may
+/// share or overlap a paragraph. Comments are added to the existing comments part (found through
+/// the main part's relationships) with ids above every id the package uses; existing comments
+/// and their threads are untouched; the part, its relationship and content type are created when
+/// missing (Strict packages get Strict names). Only the main part, the comments part, the main
+/// part's relationships and `[Content_Types].xml` may change; every other entry is copied raw.
+///
+/// A spec whose anchor does not exist, is empty, or cannot be mapped exactly onto the markup is
+/// reported in [`WriteReport::skipped`] and never anchored elsewhere. Reading the result gives
+/// the same paragraph text as the original, except that with
+/// [`WriteOptions::tracked_changes`] each tracked replacement changes its range's text to the
+/// replacement.
+pub fn write_comments(
+    original: &[u8],
+    specs: &[CommentSpec],
+    options: &WriteOptions,
+    limits: &Limits,
+) -> Result<WriteReport, WriteError> {
+    write::write(original, specs, options, limits)
+}
+
+/// Builds a clean .docx from a document read from Markdown or text: its paragraphs exactly, in
+/// locator order, headings in `Heading N` styles (Title, Subtitle and TOC Heading likewise), so
+/// locators and character offsets carry over and [`write_comments`] can be applied to the
+/// result. Characters XML cannot hold become U+FFFD (one for one, keeping offsets).
+pub fn build_docx(document: &ParsedDocument) -> Vec<u8> {
+    write::build_docx(document)
+}
+
+/// Reads the comments a .docx already has (for showing them, and for checking written output):
+/// id, author, initials, date, text, and the reading text each one is anchored on.
+pub fn read_comments(docx: &[u8], limits: &Limits) -> Result<Vec<ExistingComment>, ReadError> {
+    write::read_comments(docx, limits)
 }

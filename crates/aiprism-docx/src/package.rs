@@ -25,6 +25,11 @@ const REL_OFFICE_DOCUMENT: &[&str] = &[
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
     "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
 ];
+/// Comments part relationship (transitional, Strict).
+pub(crate) const REL_COMMENTS: &[&str] = &[
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships/comments",
+];
 const REL_STYLES: &[&str] = &[
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles",
     "http://purl.oclc.org/ooxml/officeDocument/relationships/styles",
@@ -45,6 +50,42 @@ pub(crate) struct Package {
 /// Opens and fully validates a package: every entry is decompressed to its end (so a corrupt
 /// entry anywhere rejects the file) under `limits`, and the parts we read are kept.
 pub(crate) fn open(bytes: &[u8], limits: &Limits) -> Result<Package, ReadError> {
+    open_with(bytes, limits, false).map(|(p, _)| p)
+}
+
+/// What the comment writer needs beyond what the reader needs: the parts it may change and every
+/// number already used as an annotation id.
+pub(crate) struct ForWrite {
+    /// Name of the main part's relationships part (it may not exist yet).
+    pub(crate) main_rels_name: String,
+    /// Its bytes when it exists.
+    pub(crate) main_rels: Option<Vec<u8>>,
+    /// Its relationships.
+    pub(crate) rels: Vec<Rel>,
+    /// `[Content_Types].xml`, when present, with its entry name as stored.
+    pub(crate) content_types: Option<(String, Vec<u8>)>,
+    /// The comments part named by the main part's relationships: name, and bytes if it exists.
+    pub(crate) comments: Option<(String, Option<Vec<u8>>)>,
+    /// Every entry name (for choosing a new part name).
+    pub(crate) names: Vec<String>,
+    /// Numeric values of every `*:id` attribute in the main part's folder's XML parts.
+    pub(crate) ids: Vec<i64>,
+}
+
+/// Like [`open`], also collecting what the comment writer needs (see [`ForWrite`]). Entries the
+/// writer neither changes nor scans (images, other folders) are not decompressed: it copies them
+/// raw.
+pub(crate) fn open_for_write(bytes: &[u8], limits: &Limits) -> Result<(Package, ForWrite), ReadError> {
+    let (pkg, extra) = open_with(bytes, limits, true)?;
+    let extra = extra.ok_or(ReadError::NoMainPart)?;
+    Ok((pkg, extra))
+}
+
+fn open_with(
+    bytes: &[u8],
+    limits: &Limits,
+    for_write: bool,
+) -> Result<(Package, Option<ForWrite>), ReadError> {
     let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
     let count = archive.len();
     if count > limits.max_entries {
@@ -84,8 +125,12 @@ pub(crate) fn open(bytes: &[u8], limits: &Limits) -> Result<Package, ReadError> 
     let main = rd.read(&mut archive, main_idx, true)?;
 
     let rels_name = rels_part_for(&main_name);
-    let main_rels = match names.find(&rels_name) {
-        Some(i) => parse_rels(&rels_name, &rd.read(&mut archive, i, true)?)?,
+    let main_rels_bytes = match names.find(&rels_name) {
+        Some(i) => Some(rd.read(&mut archive, i, true)?),
+        None => None,
+    };
+    let main_rels = match &main_rels_bytes {
+        Some(b) => parse_rels(&rels_name, b)?,
         None => Vec::new(),
     };
     let mut styles = None;
@@ -96,17 +141,105 @@ pub(crate) fn open(bytes: &[u8], limits: &Limits) -> Result<Package, ReadError> 
             None => warnings.push(format!("The styles part {name} is missing.")),
         }
     }
+    let mut extra = None;
+    if for_write {
+        let mut ids = Vec::new();
+        scan_ids(&main, &mut ids);
+        let comments = match find_rel(&main_rels, REL_COMMENTS) {
+            Some(target) => {
+                let name = resolve_target(&main_name, target);
+                let data = match names.find(&name) {
+                    Some(i) => Some(rd.read(&mut archive, i, true)?),
+                    None => None,
+                };
+                Some((name, data))
+            }
+            None => None,
+        };
+        let content_types = match names.find("[Content_Types].xml") {
+            Some(i) => {
+                let stored = archive
+                    .name_for_index(i)
+                    .and_then(Result::ok)
+                    .map(|n| n.into_owned())
+                    .unwrap_or_else(|| "[Content_Types].xml".into());
+                Some((stored, rd.read(&mut archive, i, true)?))
+            }
+            None => None,
+        };
+        if let Some((_, Some(c))) = &comments {
+            scan_ids(c, &mut ids);
+        }
+        // Annotation ids are shared by every story of the document (notes, headers, comments):
+        // scan the other XML parts of the main part's folder too.
+        let dir = main_name.rsplit_once('/').map_or("", |(d, _)| d).to_lowercase();
+        let mut all_names = Vec::with_capacity(count);
+        for i in 0..count {
+            let name = archive
+                .name_for_index(i)
+                .and_then(Result::ok)
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default();
+            let lower = name.to_lowercase();
+            let scan = lower.ends_with(".xml") && lower.starts_with(&dir) && i != main_idx;
+            if scan && !rd.done.get(i).copied().unwrap_or(true) {
+                let data = rd.read(&mut archive, i, true)?;
+                scan_ids(&data, &mut ids);
+            }
+            all_names.push(name);
+        }
+        // The writer copies every other entry raw without decompressing it; it never reads
+        // them, so they are not validated here (the reader validated the upload).
+        rd.done.iter_mut().for_each(|d| *d = true);
+        extra = Some(ForWrite {
+            main_rels_name: rels_name,
+            main_rels: main_rels_bytes,
+            rels: main_rels,
+            content_types,
+            comments,
+            names: all_names,
+            ids,
+        });
+    }
     for i in 0..count {
         if !rd.done.get(i).copied().unwrap_or(true) {
             rd.read(&mut archive, i, false)?;
         }
     }
-    Ok(Package {
+    let pkg = Package {
         main_name,
         main,
         styles,
         warnings,
-    })
+    };
+    Ok((pkg, extra))
+}
+
+/// Collects the numbers of `prefix:id="N"` attributes (any prefix, either quote). Cheap byte scan:
+/// it may also see ids of other vocabularies, which only raises the floor for new ids.
+pub(crate) fn scan_ids(bytes: &[u8], out: &mut Vec<i64>) {
+    for at in memchr::memmem::find_iter(bytes, b":id=") {
+        let rest = bytes.get(at + 4..).unwrap_or_default();
+        let Some((&q, rest)) = rest.split_first() else {
+            continue;
+        };
+        if q != b'"' && q != b'\'' {
+            continue;
+        }
+        let digits = rest
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b'-')
+            .count();
+        if rest.get(digits) != Some(&q) || digits == 0 || digits > 18 {
+            continue;
+        }
+        if let Some(n) = std::str::from_utf8(rest.get(..digits).unwrap_or_default())
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok())
+        {
+            out.push(n);
+        }
+    }
 }
 
 /// Decompresses entries with the limits applied to the bytes actually produced.
@@ -219,20 +352,26 @@ impl NameIndex {
     }
 }
 
-struct Rel {
-    kind: String,
-    target: String,
-    external: bool,
+/// One relationship of a `.rels` part.
+pub(crate) struct Rel {
+    /// `Id` (unique within the part).
+    pub(crate) id: String,
+    /// `Type` URI.
+    pub(crate) kind: String,
+    /// `Target` as written.
+    pub(crate) target: String,
+    /// `TargetMode="External"`.
+    pub(crate) external: bool,
 }
 
-fn find_rel<'r>(rels: &'r [Rel], kinds: &[&str]) -> Option<&'r str> {
+pub(crate) fn find_rel<'r>(rels: &'r [Rel], kinds: &[&str]) -> Option<&'r str> {
     rels.iter()
         .find(|r| !r.external && kinds.contains(&r.kind.as_str()))
         .map(|r| r.target.as_str())
 }
 
 /// Parses a relationships part (namespace-agnostic: only `Relationship` elements matter).
-fn parse_rels(part: &str, bytes: &[u8]) -> Result<Vec<Rel>, ReadError> {
+pub(crate) fn parse_rels(part: &str, bytes: &[u8]) -> Result<Vec<Rel>, ReadError> {
     let decoded = xml::decode_part(part, bytes)?;
     let mut reader = xml::XmlReader::new(part, &decoded);
     let mut rels = Vec::new();
@@ -246,6 +385,7 @@ fn parse_rels(part: &str, bytes: &[u8]) -> Result<Vec<Rel>, ReadError> {
                 let external =
                     xml::plain_attr(&e, "TargetMode").is_some_and(|m| m.eq_ignore_ascii_case("External"));
                 rels.push(Rel {
+                    id: xml::plain_attr(&e, "Id").unwrap_or_default(),
                     kind: kind.trim().to_string(),
                     target,
                     external,
@@ -259,7 +399,7 @@ fn parse_rels(part: &str, bytes: &[u8]) -> Result<Vec<Rel>, ReadError> {
 }
 
 /// `word/document.xml` -> `word/_rels/document.xml.rels`.
-fn rels_part_for(part: &str) -> String {
+pub(crate) fn rels_part_for(part: &str) -> String {
     match part.rsplit_once('/') {
         Some((dir, file)) => format!("{dir}/_rels/{file}.rels"),
         None => format!("_rels/{part}.rels"),
@@ -269,7 +409,7 @@ fn rels_part_for(part: &str) -> String {
 /// Resolves a relationship target against the source part (`""` for the package root):
 /// absolute targets start at the root, relative ones at the source's folder; `.`/`..` segments
 /// are normalised, `%XX` escapes decoded, fragments dropped.
-fn resolve_target(source: &str, target: &str) -> String {
+pub(crate) fn resolve_target(source: &str, target: &str) -> String {
     let target = target.split('#').next().unwrap_or("").replace('\\', "/");
     let target = percent_decode(&target);
     let mut segs: Vec<&str> = Vec::new();

@@ -12,8 +12,9 @@
 //!    Bold lines are ignored when more than half of the candidate paragraphs are bold. The same
 //!    fallback applies inside any stretch without section starts longer than [`LONG_STRETCH`],
 //!    nested one level under the heading the stretch belongs to.
-//! 4. Text before the first section start is a level-0 preamble (if it has text); a document with
-//!    no section start at all is one level-0 section.
+//! 4. Text before the first section start is a level-0 preamble (if it has text other than
+//!    Title / Subtitle paragraphs: a title alone is no section); a document with no section start
+//!    at all is one level-0 section.
 
 use crate::email;
 use crate::{Paragraph, ParagraphRole, ParsedSection, SectionOrigin, Span};
@@ -162,20 +163,28 @@ pub(crate) fn build(paragraphs: &[Paragraph], hints: &[Hint], doc_title: Option<
             ));
             return sections;
         }
-        Some(first) if first > 0 => sections.push(section(
-            paragraphs,
-            &reading,
-            0..first,
-            Meta {
-                title: doc_title.unwrap_or("Introduction").to_string(),
-                level: 0,
-                heading: None,
-                start_loc: 0,
-                end_loc: locator_at(first),
-                origin: SectionOrigin::Preamble,
-                excluded: None,
-            },
-        )),
+        // A preamble of nothing but the document's Title / Subtitle is the title, not a section.
+        Some(first)
+            if first > 0
+                && !(0..first)
+                    .filter_map(para)
+                    .all(|p| matches!(p.role, ParagraphRole::Title | ParagraphRole::Subtitle)) =>
+        {
+            sections.push(section(
+                paragraphs,
+                &reading,
+                0..first,
+                Meta {
+                    title: doc_title.unwrap_or("Introduction").to_string(),
+                    level: 0,
+                    heading: None,
+                    start_loc: 0,
+                    end_loc: locator_at(first),
+                    origin: SectionOrigin::Preamble,
+                    excluded: None,
+                },
+            ))
+        }
         Some(_) => {}
     }
     let positions: Vec<usize> = starts
@@ -569,6 +578,31 @@ mod tests {
         assert!(s[1].text.starts_with("From: Ann Smith\nSent: Monday"));
         assert_eq!((s[1].paragraph_start, s[1].paragraph_end), (2, 7));
         assert_eq!(s[2].excluded_reason, None);
+    }
+
+    #[test]
+    fn a_preamble_of_only_title_and_subtitle_is_not_a_section() {
+        let paras = vec![
+            p(0, "Test Investigation Report", ParagraphRole::Title, None),
+            p(1, "Draft", ParagraphRole::Subtitle, None),
+            body(2, "  "),
+            p(3, "Summary", ParagraphRole::Heading, Some(1)),
+            body(4, "Text."),
+        ];
+        let hints = vec![Hint::default(); paras.len()];
+        let s = build(&paras, &hints, Some("Test Investigation Report"));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].title, "Summary");
+        assert_eq!(s[0].origin, SectionOrigin::Heading);
+        // A title followed by body text still makes a preamble (covered above as well).
+        let paras = vec![
+            p(0, "Report", ParagraphRole::Title, None),
+            body(1, "Intro."),
+            p(2, "Summary", ParagraphRole::Heading, Some(1)),
+        ];
+        let s = build(&paras, &vec![Hint::default(); 3], Some("Report"));
+        assert_eq!(s[0].origin, SectionOrigin::Preamble);
+        assert_eq!(s[0].text, "Report\nIntro.");
     }
 
     #[test]

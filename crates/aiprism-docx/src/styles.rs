@@ -67,6 +67,29 @@ pub(crate) struct Styles {
     default_paragraph: Option<Resolved>,
     /// `w:docDefaults/w:rPrDefault/w:rPr/w:b`.
     pub(crate) default_bold: Option<bool>,
+    /// Id of the character style named "annotation reference" (Word's comment mark style, id
+    /// `CommentReference` in English Word), so written comment marks look like Word's own.
+    pub(crate) comment_reference: Option<String>,
+    /// Id of the paragraph style named "annotation text" (`CommentText`), for comment paragraphs.
+    pub(crate) comment_text: Option<String>,
+}
+
+/// The ids of the comment styles ("annotation reference" character style, "annotation text"
+/// paragraph style) of a styles part. Most documents never had comments and lack both names, so
+/// the part is only parsed when its bytes mention them.
+pub(crate) fn comment_styles(
+    part: &str,
+    bytes: &[u8],
+) -> Result<(Option<String>, Option<String>), ReadError> {
+    let mentions = |n: &[u8]| memchr::memmem::find(bytes, n).is_some();
+    if !mentions(b"annotation reference") && !mentions(b"annotation text") {
+        // UTF-16 parts would hide the names from a byte search; parse those.
+        if !bytes.starts_with(b"\xFF\xFE") && !bytes.starts_with(b"\xFE\xFF") {
+            return Ok((None, None));
+        }
+    }
+    let s = Styles::parse(part, bytes)?;
+    Ok((s.comment_reference, s.comment_text))
 }
 
 impl Styles {
@@ -319,6 +342,16 @@ fn resolve(raw: Vec<RawStyle>, default_bold: Option<bool>) -> Styles {
             continue;
         }
         let (role, bold) = done.get(i).copied().flatten().unwrap_or((StyleRole::Body, None));
+        let name = s.name.as_deref().map(|n| n.trim().to_ascii_lowercase());
+        match (s.kind, name.as_deref()) {
+            (StyleType::Character, Some("annotation reference")) if styles.comment_reference.is_none() => {
+                styles.comment_reference = Some(s.id.clone());
+            }
+            (StyleType::Paragraph, Some("annotation text")) if styles.comment_text.is_none() => {
+                styles.comment_text = Some(s.id.clone());
+            }
+            _ => {}
+        }
         match s.kind {
             StyleType::Paragraph => {
                 let resolved = Resolved { role, bold };

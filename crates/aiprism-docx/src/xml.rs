@@ -86,6 +86,8 @@ pub(crate) struct XmlReader<'a> {
     pending_empty: bool,
     /// Index into `bindings` of the last successful prefix lookup.
     cache: Option<usize>,
+    /// Length of the whole input, so [`XmlReader::offset`] can tell how far the parser is.
+    len: usize,
 }
 
 impl<'a> XmlReader<'a> {
@@ -103,7 +105,14 @@ impl<'a> XmlReader<'a> {
             depth: 0,
             pending_empty: false,
             cache: None,
+            len: bytes.len(),
         }
+    }
+
+    /// Byte offset in the input of the next event: before `next()` it is where the event will
+    /// start, after it where the event ended. The comment writer splices the part at these offsets.
+    pub(crate) fn offset(&self) -> usize {
+        self.len.saturating_sub(self.reader.get_ref().len())
     }
 
     /// The next event. DTDs are refused here, for every part.

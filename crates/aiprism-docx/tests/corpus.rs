@@ -211,6 +211,28 @@ fn corpus_reads_as_the_manifest_says() {
         };
         sections_total += d.sections.len();
         check_invariants(file, &d, &mut problems);
+        // A title (and subtitle) before the first heading is the document's title, not a section.
+        for s in d.sections.iter().filter(|s| s.origin == SectionOrigin::Preamble) {
+            let only_titles = s.spans.iter().all(|sp| {
+                d.paragraphs
+                    .get(sp.paragraph as usize)
+                    .is_some_and(|p| matches!(p.role, ParagraphRole::Title | ParagraphRole::Subtitle))
+            });
+            if only_titles {
+                problems.push(format!(
+                    "{file}: preamble section '{}' holds only the title",
+                    s.title
+                ));
+            }
+        }
+        if file == "tara4/test_sample.docx" {
+            let titles: Vec<(&str, u8)> = d.sections.iter().map(|s| (s.title.as_str(), s.level)).collect();
+            if titles.first() != Some(&("Executive Summary", 1))
+                || d.title.as_deref() != Some("Test Investigation Report")
+            {
+                problems.push(format!("{file}: sections {titles:?}, title {:?}", d.title));
+            }
+        }
         let text_chars: usize = row["text_chars"].parse().unwrap_or(0);
         // A document whose manifest counts no text may legitimately have no section.
         if text_chars > 0 && d.sections.is_empty() {
