@@ -20,6 +20,7 @@ macro_rules! finding_columns {
          f.parent_id, f.status, f.note, f.edited, f.created_at, f.decided_at"
     };
 }
+pub(crate) use finding_columns;
 
 /// The insert statement for one finding (used by the review writer too).
 pub(crate) const INSERT_FINDING: &str = "INSERT INTO findings (id, document_id, review_id, section_id, source, \

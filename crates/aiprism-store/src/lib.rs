@@ -6,16 +6,24 @@
 //! Where behaviour must differ (job claiming, notifications), the code matches on the backend explicitly.
 //! This crate depends on `aiprism-core` only.
 
+mod activity;
+mod chat;
+mod decisions;
 mod documents;
+mod exports;
+mod facts;
 mod findings;
+mod frameworks;
+mod health;
 mod pool;
+pub mod queue;
 mod reviews;
 pub mod testing;
 
 use aiprism_core::{
-    DocumentId, DocumentMeta, Finding, FindingId, FindingSource, FindingStatus, ModelCall, Review,
-    ReviewEvent, ReviewEventKind, ReviewId, Scope, Section, SectionId, SectionRun, SectionRunStatus, Usage,
-    User,
+    Activity, ActivityAction, DocumentId, DocumentMeta, Finding, FindingId, FindingSource, FindingStatus,
+    FindingType, ModelCall, Review, ReviewEvent, ReviewEventKind, ReviewId, Risk, Scope, Section, SectionId,
+    SectionRun, SectionRunStatus, Usage, User, UserId,
 };
 use async_trait::async_trait;
 
@@ -56,9 +64,33 @@ pub struct DocumentSummary {
 /// Everything the application persists, as one object: documents, reviews and findings. Every read and
 /// write of user data takes a [`Scope`], so a query cannot forget whose data it may touch; a resource
 /// outside the scope reads as absent.
-pub trait Store: DocumentStore + ReviewStore + FindingStore {}
+pub trait Store:
+    DocumentStore
+    + ReviewStore
+    + FindingStore
+    + DecisionStore
+    + ActivityStore
+    + ChatStore
+    + FactStore
+    + ExportStore
+    + FrameworkStore
+    + HealthStore
+{
+}
 
-impl<T: DocumentStore + ReviewStore + FindingStore> Store for T {}
+impl<T> Store for T where
+    T: DocumentStore
+        + ReviewStore
+        + FindingStore
+        + DecisionStore
+        + ActivityStore
+        + ChatStore
+        + FactStore
+        + ExportStore
+        + FrameworkStore
+        + HealthStore
+{
+}
 
 /// Users, documents and sections.
 #[async_trait]
@@ -208,4 +240,260 @@ pub trait FindingStore: Send + Sync + 'static {
 
     /// One finding.
     async fn finding(&self, scope: &Scope, id: &FindingId) -> StoreResult<Option<Finding>>;
+}
+
+/// A framework uploaded by a user, as its TOML source (parsed and validated by the application).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFramework {
+    /// Its id (from the TOML).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// The TOML as uploaded.
+    pub source: String,
+    /// Who uploaded it first.
+    pub created_by: UserId,
+    /// First upload.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last upload.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Frameworks uploaded by users. They are shared by every user of the installation (a team's checklist),
+/// so they are not scoped by owner; who uploaded them is recorded.
+#[async_trait]
+pub trait FrameworkStore: Send + Sync + 'static {
+    /// Creates or replaces a framework by id.
+    async fn save_framework(&self, framework: &StoredFramework) -> StoreResult<()>;
+
+    /// Every uploaded framework, by id.
+    async fn stored_frameworks(&self) -> StoreResult<Vec<StoredFramework>>;
+
+    /// One uploaded framework.
+    async fn stored_framework(&self, id: &str) -> StoreResult<Option<StoredFramework>>;
+}
+
+/// The latest result of one periodic health probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheck {
+    /// What was probed: `database`, `object_store`, `queue:analysis`, `model:<endpoint>`...
+    pub name: String,
+    /// Whether it is usable.
+    pub ok: bool,
+    /// A short description for people (never a secret).
+    pub detail: String,
+    /// How long the probe took.
+    pub latency_ms: u64,
+    /// When it ran.
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Results of the monitoring job's probes, shared by every process through the database.
+#[async_trait]
+pub trait HealthStore: Send + Sync + 'static {
+    /// Replaces the stored results of these probes.
+    async fn record_health(&self, checks: &[HealthCheck]) -> StoreResult<()>;
+
+    /// Every probe's latest result.
+    async fn health_checks(&self) -> StoreResult<Vec<HealthCheck>>;
+}
+
+/// Who did something, for the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    /// Their id.
+    pub id: UserId,
+    /// Their name at the time.
+    pub name: String,
+}
+
+impl From<&User> for Actor {
+    fn from(user: &User) -> Self {
+        Actor {
+            id: user.id.clone(),
+            name: user.name.clone(),
+        }
+    }
+}
+
+/// A reviewer's change to a finding's text; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingEdit {
+    /// New description.
+    pub description: Option<String>,
+    /// New suggestion.
+    pub suggestion: Option<String>,
+    /// New example.
+    pub example: Option<String>,
+    /// New category.
+    pub category: Option<String>,
+    /// New type.
+    pub finding_type: Option<FindingType>,
+    /// New risk.
+    pub risk: Option<Risk>,
+    /// New questions.
+    pub questions: Option<Vec<String>>,
+    /// New highlight colour (reviewer highlights).
+    pub highlight_color: Option<String>,
+}
+
+impl FindingEdit {
+    /// Whether the edit changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == FindingEdit::default()
+    }
+}
+
+/// What deleting a reviewer comment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// It is gone.
+    Deleted,
+    /// No such finding within the scope.
+    NotFound,
+    /// It is a rule or model finding: those are rejected, not deleted.
+    NotReviewers,
+}
+
+/// The reviewer's changes to findings. Every change is stored at once, in the same transaction as its
+/// audit-trail entry.
+#[async_trait]
+pub trait DecisionStore: Send + Sync + 'static {
+    /// Sets a finding's status (and note). Deciding what is already decided changes nothing and records
+    /// nothing. Returns the finding as it now stands, or `None` outside the scope.
+    async fn decide(
+        &self,
+        scope: &Scope,
+        id: &FindingId,
+        status: FindingStatus,
+        note: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<Option<Finding>>;
+
+    /// Changes a finding's text and marks it edited.
+    async fn edit_finding(
+        &self,
+        scope: &Scope,
+        id: &FindingId,
+        edit: &FindingEdit,
+        actor: &Actor,
+    ) -> StoreResult<Option<Finding>>;
+
+    /// Stores a reviewer's own comment or highlight.
+    async fn add_reviewer_finding(&self, finding: &Finding, actor: &Actor) -> StoreResult<()>;
+
+    /// Deletes a reviewer's comment (rule and model findings cannot be deleted, only rejected).
+    async fn delete_reviewer_finding(
+        &self,
+        scope: &Scope,
+        id: &FindingId,
+        actor: &Actor,
+    ) -> StoreResult<DeleteOutcome>;
+
+    /// Puts every rule and model finding of a document back to pending (reviewer comments are kept);
+    /// returns how many changed, or `None` when the document is outside the scope.
+    async fn reset_decisions(
+        &self,
+        scope: &Scope,
+        document: &DocumentId,
+        actor: &Actor,
+    ) -> StoreResult<Option<u64>>;
+}
+
+/// An entry to append to the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewActivity {
+    /// The document, if any.
+    pub document_id: Option<DocumentId>,
+    /// The document's owner.
+    pub owner: UserId,
+    /// Who did it.
+    pub actor: Actor,
+    /// What happened.
+    pub action: ActivityAction,
+    /// Details.
+    pub details: serde_json::Value,
+}
+
+/// The append-only audit trail.
+#[async_trait]
+pub trait ActivityStore: Send + Sync + 'static {
+    /// Appends an entry.
+    async fn record_activity(&self, entry: &NewActivity) -> StoreResult<()>;
+
+    /// A document's entries, oldest first (also after the document was deleted, for its owner).
+    async fn activity(&self, scope: &Scope, document: &DocumentId) -> StoreResult<Vec<Activity>>;
+}
+
+/// The conversation about each document.
+#[async_trait]
+pub trait ChatStore: Send + Sync + 'static {
+    /// Appends a message (its document must exist).
+    async fn add_chat_message(&self, message: &aiprism_core::ChatMessage) -> StoreResult<()>;
+
+    /// A document's conversation, oldest first (empty when the document is outside the scope).
+    async fn chat_messages(
+        &self,
+        scope: &Scope,
+        document: &DocumentId,
+    ) -> StoreResult<Vec<aiprism_core::ChatMessage>>;
+}
+
+/// One finding, reduced to what statistics and learning count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingFact {
+    /// Its document.
+    pub document_id: DocumentId,
+    /// The document's framework.
+    pub framework: String,
+    /// Its section.
+    pub section_id: SectionId,
+    /// Who produced it.
+    pub source: FindingSource,
+    /// Its category.
+    pub category: String,
+    /// Checkpoint ids it relates to.
+    pub checkpoints: Vec<String>,
+    /// The decision on it.
+    pub status: FindingStatus,
+    /// Its risk.
+    pub risk: Risk,
+    /// When it was produced.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was last decided.
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Reads for statistics and learning.
+#[async_trait]
+pub trait FactStore: Send + Sync + 'static {
+    /// Every finding in the scope, reduced to its facts.
+    async fn finding_facts(&self, scope: &Scope) -> StoreResult<Vec<FindingFact>>;
+
+    /// The most recently accepted model findings of a framework in the scope, from documents other than
+    /// `exclude` (few-shot examples for a review of `exclude`).
+    async fn accepted_examples(
+        &self,
+        scope: &Scope,
+        framework: &str,
+        exclude: &DocumentId,
+        limit: u32,
+    ) -> StoreResult<Vec<Finding>>;
+}
+
+/// Export records (the files themselves live in the object store).
+#[async_trait]
+pub trait ExportStore: Send + Sync + 'static {
+    /// Records an export.
+    async fn insert_export(&self, export: &aiprism_core::Export) -> StoreResult<()>;
+
+    /// One export.
+    async fn export(
+        &self,
+        scope: &Scope,
+        id: &aiprism_core::ExportId,
+    ) -> StoreResult<Option<aiprism_core::Export>>;
+
+    /// A document's exports, newest first.
+    async fn exports(&self, scope: &Scope, document: &DocumentId) -> StoreResult<Vec<aiprism_core::Export>>;
 }
