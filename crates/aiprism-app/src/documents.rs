@@ -1,6 +1,6 @@
 //! Upload, read, list and delete documents.
 
-use aiprism_core::{DocumentId, DocumentMeta, GuidelinesMeta, Scope, Section, User};
+use aiprism_core::{ActivityAction, DocumentId, DocumentMeta, GuidelinesMeta, Scope, Section, User};
 use aiprism_store::DocumentSummary;
 use bytes::Bytes;
 use chrono::Utc;
@@ -8,9 +8,6 @@ use sha2::{Digest, Sha256};
 
 use crate::ingest::{Ingested, ingest};
 use crate::{App, AppError};
-
-/// Framework ids known before frameworks become data (they arrive with the review engine).
-const KNOWN_FRAMEWORKS: &[&str] = &["investigation-writeup", "incident-postmortem"];
 
 /// An upload as received: the document, and optionally a guidelines document for the model.
 #[derive(Debug, Clone, Default)]
@@ -54,15 +51,7 @@ impl App {
             .framework
             .clone()
             .unwrap_or_else(|| self.settings.review.default_framework.clone());
-        if !KNOWN_FRAMEWORKS.contains(&framework.as_str()) {
-            return Err(AppError::invalid(
-                "unknown_framework",
-                format!(
-                    "There is no framework called {framework:?}. Known: {}.",
-                    KNOWN_FRAMEWORKS.join(", ")
-                ),
-            ));
-        }
+        self.require_framework(&framework).await?;
         let id = DocumentId::generate();
         let max = self.settings.server.max_upload_bytes;
 
@@ -132,6 +121,18 @@ impl App {
             return Err(e.into());
         }
         tracing::info!(document = %meta.id, sections = sections.len(), bytes = meta.size_bytes, "document uploaded");
+        self.record(
+            user,
+            &meta.owner,
+            Some(&meta.id),
+            ActivityAction::DocumentUploaded,
+            serde_json::json!({
+                "filename": meta.filename, "format": meta.format.as_str(), "size_bytes": meta.size_bytes,
+                "sections": sections.len(), "framework": meta.framework,
+                "guidelines": meta.guidelines.as_ref().map(|g| g.filename.clone()),
+            }),
+        )
+        .await;
         Ok(DocumentView { meta, sections })
     }
 
@@ -164,6 +165,14 @@ impl App {
             keys.push(g.object_key.as_str());
         }
         self.remove_objects(&keys).await;
+        self.record(
+            user,
+            &meta.owner,
+            Some(id),
+            ActivityAction::DocumentDeleted,
+            serde_json::json!({"filename": meta.filename}),
+        )
+        .await;
         tracing::info!(document = %id, "document deleted");
         Ok(())
     }

@@ -1,25 +1,39 @@
-//! aiprism's use cases: upload a document, read it back, list and delete documents — and, as the other
-//! parts land, review, decide, comment, chat and export.
+//! aiprism's use cases: upload a document, read it back, list and delete documents, start and follow
+//! reviews, run a section's review as a queued job — and, as the other parts land, decide, comment, chat
+//! and export.
 //!
-//! Written against the storage trait, the object store and (later) the model router, never against a
-//! concrete database or HTTP framework: the HTTP layer and the CLI call the same functions. Depends on
-//! `aiprism-core`, `aiprism-docx` and `aiprism-store`.
+//! Written against the storage traits, the job queue, the object store and the model router, never
+//! against a concrete database or HTTP framework: the HTTP layer, the workers and the CLI call the same
+//! functions. Depends on `aiprism-core`, `aiprism-docx`, `aiprism-llm` and `aiprism-store`.
 
+pub mod chat;
+pub mod decisions;
 mod documents;
 mod error;
+pub mod exports;
+pub mod frameworks;
 mod ingest;
+pub mod jobs;
+pub mod learning;
 pub mod models;
+pub mod monitor;
 pub mod objects;
+pub mod review;
 pub mod settings;
+pub mod statistics;
 
 use std::sync::Arc;
 
 use aiprism_core::User;
+use aiprism_llm::Router;
 use aiprism_store::Store;
+use aiprism_store::queue::JobQueue;
+use tokio::sync::watch;
 
 pub use documents::{DocumentView, Upload};
 pub use error::AppError;
 pub use objects::Objects;
+pub use review::service::{ReviewRequest, ReviewSectionJob};
 pub use settings::Settings;
 
 /// Everything a request or a job needs, built once at start-up and shared.
@@ -29,23 +43,60 @@ pub struct App {
     pub settings: Arc<Settings>,
     /// The database.
     pub store: Arc<dyn Store>,
+    /// Where queued work travels (the database, or SQS with state in the database).
+    pub queue: Arc<dyn JobQueue>,
     /// Where originals and exports live.
     pub objects: Objects,
+    /// The model chain; `None` when no model is configured (the rule reviewer runs alone).
+    pub router: Option<Arc<Router>>,
+    /// Built-in and uploaded review frameworks.
+    pub frameworks: Arc<frameworks::FrameworkRegistry>,
+    progress: Arc<watch::Sender<u64>>,
+}
+
+/// The parts an [`App`] is built from.
+pub struct AppParts {
+    /// Resolved configuration.
+    pub settings: Settings,
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The job queue.
+    pub queue: Arc<dyn JobQueue>,
+    /// The object store.
+    pub objects: Objects,
+    /// The model chain, if any.
+    pub router: Option<Arc<Router>>,
 }
 
 impl App {
     /// Wires the parts together and makes sure the local user exists.
-    pub async fn new(settings: Settings, store: Arc<dyn Store>, objects: Objects) -> Result<Self, AppError> {
-        store.upsert_user(&User::local()).await?;
+    pub async fn new(parts: AppParts) -> Result<Self, AppError> {
+        parts.store.upsert_user(&User::local()).await?;
+        let (progress, _) = watch::channel(0);
         Ok(Self {
-            settings: Arc::new(settings),
-            store,
-            objects,
+            settings: Arc::new(parts.settings),
+            store: parts.store,
+            queue: parts.queue,
+            objects: parts.objects,
+            router: parts.router,
+            frameworks: Arc::default(),
+            progress: Arc::new(progress),
         })
     }
 
     /// The user requests act as until accounts exist.
     pub fn local_user(&self) -> User {
         User::local()
+    }
+
+    /// Wakes event streams in this process after progress was stored (streams also poll, for progress
+    /// made by workers in other processes).
+    pub fn notify_progress(&self) {
+        self.progress.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever this process stores progress.
+    pub fn progress_changes(&self) -> watch::Receiver<u64> {
+        self.progress.subscribe()
     }
 }

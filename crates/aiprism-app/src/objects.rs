@@ -30,6 +30,14 @@ impl Objects {
                 if let Some(region) = &settings.storage.region {
                     builder = builder.with_region(region);
                 }
+                if let (Some(key), Some(secret)) = (
+                    &settings.storage.s3_access_key_id,
+                    &settings.storage.s3_secret_access_key,
+                ) {
+                    builder = builder
+                        .with_access_key_id(key)
+                        .with_secret_access_key(secrecy::ExposeSecret::expose_secret(secret));
+                }
                 if let Some(endpoint) = &settings.storage.s3_endpoint {
                     builder = builder
                         .with_endpoint(endpoint)
@@ -47,6 +55,14 @@ impl Objects {
             }
             None => Self::local(&settings.objects_dir()),
         }
+    }
+
+    /// The S3 store exports go to, when S3 export is enabled and a bucket is configured (`None` otherwise).
+    pub fn s3_export(settings: &Settings) -> Result<Option<Self>, AppError> {
+        if !settings.storage.enable_s3_export || settings.storage.s3_bucket.is_none() {
+            return Ok(None);
+        }
+        Self::from_settings(settings).map(Some)
     }
 
     /// A store in a local directory (created if missing).

@@ -95,6 +95,10 @@ pub struct StorageSettings {
     pub region: Option<String>,
     /// Whether exports to S3 are offered (`ENABLE_S3_EXPORT`).
     pub enable_s3_export: bool,
+    /// Static S3 access key (`AIPRISM_S3_ACCESS_KEY_ID`); the AWS credential chain is used when absent.
+    pub s3_access_key_id: Option<String>,
+    /// Static S3 secret key (`AIPRISM_S3_SECRET_ACCESS_KEY`).
+    pub s3_secret_access_key: Option<SecretString>,
 }
 
 /// Which queue carries jobs.
@@ -126,6 +130,9 @@ pub struct QueueSettings {
     pub chat_concurrency: u32,
     /// Seconds between monitoring probes (`AIPRISM_MONITOR_INTERVAL`).
     pub monitor_interval_secs: u32,
+    /// Seconds a worker holds a job between heartbeats; a killed worker's jobs are claimed again after
+    /// this (`AIPRISM_JOB_LEASE`).
+    pub lease_secs: u32,
 }
 
 impl Default for QueueSettings {
@@ -138,6 +145,7 @@ impl Default for QueueSettings {
             analysis_concurrency: 4,
             chat_concurrency: 2,
             monitor_interval_secs: 60,
+            lease_secs: 60,
         }
     }
 }
@@ -222,6 +230,9 @@ pub struct ReviewSettings {
     pub default_framework: String,
     /// Author name of model and rule comments in the reviewed document (`AIPRISM_COMMENT_AUTHOR`).
     pub comment_author: String,
+    /// Seconds one section may wait for and talk to models before it settles for its rule findings
+    /// (`AIPRISM_SECTION_TIMEOUT`).
+    pub section_timeout_secs: u32,
 }
 
 impl Default for ReviewSettings {
@@ -230,6 +241,7 @@ impl Default for ReviewSettings {
             min_confidence: 0.8,
             default_framework: "investigation-writeup".into(),
             comment_author: "aiprism".into(),
+            section_timeout_secs: 300,
         }
     }
 }
@@ -339,6 +351,11 @@ impl Settings {
                 "queue.sqs_wait_time_seconds",
                 self.queue.sqs_wait_time_seconds.to_string(),
             ),
+            ("queue.lease_secs", self.queue.lease_secs.to_string()),
+            (
+                "queue.monitor_interval_secs",
+                self.queue.monitor_interval_secs.to_string(),
+            ),
             ("bedrock.model_id", opt(&self.bedrock.model_id)),
             ("bedrock.fallback_models", self.bedrock.fallback_models.join(",")),
             ("bedrock.max_tokens", self.bedrock.max_tokens.to_string()),
@@ -374,6 +391,10 @@ impl Settings {
             ),
             ("review.min_confidence", self.review.min_confidence.to_string()),
             ("review.default_framework", self.review.default_framework.clone()),
+            (
+                "review.section_timeout_secs",
+                self.review.section_timeout_secs.to_string(),
+            ),
             (
                 "redis.url",
                 self.redis.url.as_ref().map_or_else(

@@ -2,13 +2,18 @@
 //! database) and its own object directory, reached over real HTTP.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use aiprism_app::{App, Objects, Settings};
+use aiprism_app::jobs::AppJobs;
+use aiprism_app::{App, AppParts, Objects, Settings};
+use aiprism_store::queue::runner::{Runner, RunnerConfig};
+use aiprism_store::queue::{JobQueue, WorkerId};
 use aiprism_store::testing::TestDatabase;
 use aiprism_store::{Backend, SqlStore};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 /// A running server for one test. Dropping it stops the server and removes its database and files.
 pub struct TestApp {
@@ -18,7 +23,7 @@ pub struct TestApp {
     pub app: App,
     /// A client with no timeouts surprises: 30 s per request.
     pub client: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Option<watch::Sender<bool>>,
     _database: TestDatabase,
     _dir: tempfile::TempDir,
 }
@@ -37,28 +42,51 @@ impl TestApp {
         settings.server.data_dir = dir.path().to_path_buf();
         settings.database.url = Some(SecretString::from(database.url.clone()));
         configure(&mut settings);
-        let store = SqlStore::connect_and_migrate(&database.url)
-            .await
-            .expect("migrating the test database");
+        let store = Arc::new(
+            SqlStore::connect_and_migrate(&database.url)
+                .await
+                .expect("migrating the test database"),
+        );
         let objects = Objects::from_settings(&settings).expect("opening the test object store");
-        let app = App::new(settings, std::sync::Arc::new(store), objects)
+        let router = aiprism_app::models::router(&settings, None)
             .await
-            .expect("building the app");
+            .expect("building the model chain");
+        let workers = settings.server.workers;
+        let queue: Arc<dyn JobQueue> = store.clone();
+        let app = App::new(AppParts {
+            settings,
+            store,
+            queue,
+            objects,
+            router,
+        })
+        .await
+        .expect("building the app");
 
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding a loopback port");
         let address = listener.local_addr().expect("reading the bound address");
-        let (tx, rx) = oneshot::channel::<()>();
+        let (tx, rx) = watch::channel(false);
         let served = app.clone();
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let server_stop = stopped(rx.clone());
         tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.await;
-            };
-            if let Err(e) = aiprism_http::serve(listener, served, shutdown).await {
+            if let Err(e) = aiprism_http::serve(listener, served, server_stop).await {
                 eprintln!("test server stopped with an error: {e}");
             }
         });
+        if workers {
+            let mut config = RunnerConfig::new(WorkerId::generate());
+            config.lease = Duration::from_secs(10);
+            config.heartbeat_every = Duration::from_secs(2);
+            config.claim_wait = Duration::from_millis(500);
+            config.grace = Duration::from_secs(2);
+            let runner = Runner::new(app.queue.clone(), Arc::new(AppJobs::new(app.clone())), config);
+            tokio::spawn(runner.run(stopped(rx)));
+        }
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()
@@ -95,6 +123,23 @@ impl TestApp {
             .expect("sending the upload")
     }
 
+    /// Polls `GET /api/v1/reviews/{id}` until the review ends (or 60 s pass) and returns it.
+    pub async fn wait_for_review(&self, review_id: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, review) = self.get_json(&format!("/api/v1/reviews/{review_id}")).await;
+            let status = review["status"].as_str().unwrap_or("");
+            if !matches!(status, "queued" | "running") {
+                return review;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "review {review_id} did not finish: {review}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `GET` a path and parse the JSON body, returning the status too.
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
         let response = self.client.get(self.url(path)).send().await.expect("sending GET");
@@ -107,7 +152,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
     }
 }
