@@ -4,10 +4,11 @@
 //! DTO. Every error leaves as `{"error": {"code", "message"}}` with a 4xx for bad input. Depends on
 //! `aiprism-app` and `aiprism-core`; knows nothing of databases or file formats.
 
-mod dto;
+pub mod dto;
 mod error;
 mod middleware;
 mod routes;
+mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,13 +21,23 @@ pub use error::ApiError;
 
 /// The whole HTTP application for one [`App`].
 pub fn router(app: App) -> Router {
-    let api = routes::documents::routes(&app);
+    let api = routes::documents::routes(&app)
+        .merge(routes::frameworks::routes())
+        .merge(routes::reviews::routes())
+        .merge(routes::findings::routes())
+        .merge(routes::models::routes())
+        .merge(routes::decisions::routes())
+        .merge(routes::activity::routes())
+        .merge(routes::chat::routes())
+        .merge(routes::statistics::routes())
+        .merge(routes::exports::routes());
     let router = Router::new()
         .merge(routes::health::routes())
-        .merge(routes::pages::routes())
+        .merge(ui::routes())
         .nest("/api/v1", api)
         .fallback(error::not_found)
-        .with_state(app);
+        .with_state(app)
+        .layer(axum::middleware::from_fn(ui::csrf::verify));
     middleware::apply(router)
 }
 

@@ -1,6 +1,6 @@
 //! `POST/GET/DELETE /api/v1/documents...`
 
-use aiprism_app::{App, Upload};
+use aiprism_app::{App, ReviewRequest, Upload};
 use aiprism_core::DocumentId;
 use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -36,8 +36,11 @@ async fn list(State(app): State<App>) -> Result<Json<serde_json::Value>, ApiErro
 }
 
 async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Json<DocumentDto>, ApiError> {
-    let view = app.document(&app.local_user(), &DocumentId::new(id)).await?;
-    Ok(Json(view.into()))
+    let user = app.local_user();
+    let id = DocumentId::new(id);
+    let view = app.document(&user, &id).await?;
+    let review = app.latest_review(&user, &id).await?;
+    Ok(Json(DocumentDto::new(view, review)))
 }
 
 async fn remove(State(app): State<App>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
@@ -125,8 +128,18 @@ async fn upload(
             "The uploaded file is empty.",
         ));
     }
-    let view = app.upload(&app.local_user(), upload).await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
+    let user = app.local_user();
+    let start_review = upload.start_review;
+    let view = app.upload(&user, upload).await?;
+    let review = if start_review {
+        Some(
+            app.start_review(&user, &view.meta.id, ReviewRequest::default())
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok((StatusCode::CREATED, Json(DocumentDto::new(view, review))))
 }
 
 /// Reads a file field, refusing it as soon as it passes the limit.

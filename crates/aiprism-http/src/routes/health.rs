@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{Value, json};
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()
@@ -14,21 +14,44 @@ pub(crate) fn routes() -> Router<App> {
 }
 
 /// Liveness: answers while the process serves; checks nothing else.
-async fn health() -> Json<serde_json::Value> {
+async fn health() -> Json<Value> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-/// Readiness: the database and the object store must answer.
-async fn ready(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
-    let database = match app.store.ping().await {
-        Ok(()) => json!({"ok": true}),
-        Err(e) => json!({"ok": false, "error": e.to_string()}),
+/// Readiness: the database, the object store and the queue must answer now, and a reviewer must be
+/// usable (the rule reviewer always is; model endpoints are listed with their state). The monitoring
+/// job's latest probes are included for context.
+async fn ready(State(app): State<App>) -> (StatusCode, Json<Value>) {
+    let live = app.probe().await;
+    let essential = |name: &str| name == "database" || name == "object_store" || name.starts_with("queue:");
+    let all_ok = live.iter().filter(|c| essential(&c.name)).all(|c| c.ok);
+    let checks: serde_json::Map<String, Value> = live
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                json!({"ok": c.ok, "detail": c.detail, "latency_ms": c.latency_ms}),
+            )
+        })
+        .collect();
+    let models_usable = live
+        .iter()
+        .filter(|c| c.name.starts_with("model:"))
+        .filter(|c| c.ok)
+        .count();
+    let reviewer = json!({
+        "ok": true,
+        "rules": true,
+        "models_configured": app.router.is_some(),
+        "models_usable": models_usable,
+    });
+    let monitored = match app.store.health_checks().await {
+        Ok(recorded) => recorded
+            .into_iter()
+            .map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail, "checked_at": crate::dto::time(c.checked_at)}))
+            .collect::<Vec<_>>(),
+        Err(_) => Vec::new(),
     };
-    let objects = match app.objects.probe().await {
-        Ok(()) => json!({"ok": true}),
-        Err(e) => json!({"ok": false, "error": e.to_string()}),
-    };
-    let all_ok = database["ok"] == true && objects["ok"] == true;
     let status = if all_ok {
         StatusCode::OK
     } else {
@@ -36,7 +59,9 @@ async fn ready(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) 
     };
     let body = json!({
         "status": if all_ok { "ready" } else { "unavailable" },
-        "checks": {"database": database, "object_store": objects},
+        "checks": checks,
+        "reviewer": reviewer,
+        "last_monitoring": monitored,
     });
     (status, Json(body))
 }

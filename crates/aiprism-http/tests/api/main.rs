@@ -2,6 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
+mod chat;
 mod corpus;
+mod decisions;
 mod documents;
-mod fixtures;
+mod exports;
+mod frameworks;
+mod reviews;
+mod statistics;

@@ -1,0 +1,105 @@
+//! `GET /api/v1/documents/{id}/activity?format=json|csv`: the document's audit trail.
+
+use aiprism_app::App;
+use aiprism_core::DocumentId;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::dto::time;
+use crate::error::ApiError;
+
+pub(crate) fn routes() -> Router<App> {
+    Router::new().route("/documents/{id}/activity", get(activity))
+}
+
+#[derive(Deserialize)]
+struct Format {
+    format: Option<String>,
+}
+
+async fn activity(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<Format>,
+) -> Result<Response, ApiError> {
+    let document = DocumentId::new(id);
+    let entries = app.activity(&app.local_user(), &document).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => {
+            let rows: Vec<_> = entries
+                .iter()
+                .map(|a| {
+                    json!({
+                        "id": a.id, "at": time(a.at), "actor": a.actor_name, "actor_id": a.actor_id.as_str(),
+                        "action": a.action.as_str(), "details": a.details,
+                    })
+                })
+                .collect();
+            Ok(Json(json!({ "activity": rows })).into_response())
+        }
+        "csv" => {
+            let mut out = String::from("id,at,actor,action,details\r\n");
+            for a in &entries {
+                let fields = [
+                    a.id.to_string(),
+                    time(a.at),
+                    a.actor_name.clone(),
+                    a.action.as_str().to_string(),
+                    a.details.to_string(),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                out.push_str(&line.join(","));
+                out.push_str("\r\n");
+            }
+            let disposition = format!("attachment; filename=\"activity-{document}.csv\"");
+            let mut response = (StatusCode::OK, out).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, v);
+            }
+            Ok(response)
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_format",
+            format!("format must be json or csv, not {other:?}"),
+        )),
+    }
+}
+
+/// One CSV field (RFC 4180), with spreadsheet formula characters neutralised so an exported trail cannot
+/// run a formula when opened.
+pub(crate) fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+    }
+}
