@@ -101,3 +101,91 @@ use_shared_target_dir() {
   fi
   mkdir -p "$CARGO_TARGET_DIR"
 }
+
+# Makes sure a moto server (PyPI's AWS mock, used for the SQS backend's tests) answers on loopback and
+# exports AIPRISM_TEST_SQS_ENDPOINT. moto is installed with pip into a venv under the cache directory
+# when missing and started in the background; a server already answering on the port is reused.
+# Locally a failure is a warning (the SQS tests then print a note and skip); with CI=true it is fatal.
+ensure_moto() {
+  local port="${AIPRISM_MOTO_PORT:-5055}"
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/aiprism/moto-venv"
+  local endpoint="http://127.0.0.1:$port"
+  if moto_up "$endpoint"; then
+    export AIPRISM_TEST_SQS_ENDPOINT="$endpoint" AIPRISM_TEST_S3_ENDPOINT="$endpoint"
+    return 0
+  fi
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    log "installing moto[server] into $venv"
+    if ! { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5,<6'; }; then
+      rm -rf "$venv"
+      _moto_unavailable "could not install moto[server] with pip"
+      return 0
+    fi
+  fi
+  log "starting moto on $endpoint"
+  mkdir -p "$(dirname "$venv")"
+  nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$(dirname "$venv")/moto.log" 2>&1 &
+  for _ in $(seq 1 60); do moto_up "$endpoint" && break; sleep 0.5; done
+  if ! moto_up "$endpoint"; then
+    _moto_unavailable "moto did not answer on $endpoint (see $(dirname "$venv")/moto.log)"
+    return 0
+  fi
+  export AIPRISM_TEST_SQS_ENDPOINT="$endpoint" AIPRISM_TEST_S3_ENDPOINT="$endpoint"
+}
+
+# Whether a moto server answers at the given URL (its dashboard API answers GET /moto-api/ with 200).
+moto_up() {
+  python3 - "$1" <<'PY' >/dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)
+PY
+}
+
+_moto_unavailable() {
+  if is_ci; then die "$1 (CI requires moto for the SQS backend's tests)"; fi
+  log "warning: $1; SQS tests will not run"
+  unset AIPRISM_TEST_SQS_ENDPOINT
+}
+
+# Makes sure LibreOffice's `soffice` is on PATH: the writer's oracle test converts written .docx
+# files to ODT with it (`soffice --headless --convert-to odt`). Installs Debian's
+# libreoffice-writer-nogui when missing. Locally a failure is a warning (the oracle test then prints
+# a note and skips); with CI=true it is fatal.
+ensure_libreoffice() {
+  if command -v soffice >/dev/null 2>&1; then return 0; fi
+  log "installing LibreOffice (libreoffice-writer-nogui)"
+  if ! (apt_install libreoffice-writer-nogui) || ! command -v soffice >/dev/null 2>&1; then
+    if is_ci; then die "soffice (LibreOffice) is not available (CI requires it for the writer's oracle test)"; fi
+    log "warning: soffice is not available; the LibreOffice oracle test will not run"
+  fi
+  return 0
+}
+
+# Makes sure Debian's Chromium is at /usr/bin/chromium: the browser end-to-end tests (e2e/) drive it
+# with playwright-core (which never downloads a browser). Installs the `chromium` package when missing.
+# Locally a failure is a warning (the browser tests then do not run); with CI=true it is fatal.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  log "installing Chromium (Debian's chromium package)"
+  if ! (apt_install chromium) || [ ! -x /usr/bin/chromium ]; then
+    if is_ci; then die "/usr/bin/chromium is not available (CI requires it for the browser end-to-end tests)"; fi
+    log "warning: Chromium is not available; the browser end-to-end tests will not run"
+  fi
+  return 0
+}
+
+# Installs the browser tests' npm packages (playwright-core only) with `npm ci` in e2e/ when
+# node_modules is missing or older than package-lock.json. Node and npm must be installed; locally their
+# absence is a warning (the browser tests then do not run), with CI=true it is fatal.
+ensure_e2e_deps() {
+  local dir="$AIPRISM_ROOT/e2e"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if is_ci; then die "node and npm are required for the browser end-to-end tests (CI requires them)"; fi
+    log "warning: node/npm not found; the browser end-to-end tests will not run"
+    return 0
+  fi
+  if [ ! -d "$dir/node_modules/playwright-core" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing the browser tests' npm packages (npm ci in e2e/)"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || die "npm ci in e2e/ failed"
+  fi
+}

@@ -137,6 +137,9 @@ const VARIABLES: &[Variable] = &[
     var("AIPRISM_MONITOR_INTERVAL", |s, v| {
         parse_range(v, 1, 86_400, "seconds").map(|x| s.queue.monitor_interval_secs = x)
     }),
+    var("AIPRISM_JOB_LEASE", |s, v| {
+        parse_range(v, 2, 86_400, "seconds").map(|x| s.queue.lease_secs = x)
+    }),
     var("BEDROCK_MODEL_ID", |s, v| {
         s.bedrock.model_id = Some(v.to_string());
         Ok(())
@@ -203,6 +206,9 @@ const VARIABLES: &[Variable] = &[
     var("AIPRISM_DEFAULT_FRAMEWORK", |s, v| {
         s.review.default_framework = v.to_string();
         Ok(())
+    }),
+    var("AIPRISM_SECTION_TIMEOUT", |s, v| {
+        parse_range(v, 1, 86_400, "seconds").map(|x| s.review.section_timeout_secs = x)
     }),
     var("AIPRISM_COMMENT_AUTHOR", |s, v| {
         s.review.comment_author = v.to_string();

@@ -48,11 +48,12 @@ enum Command {
         #[arg(long)]
         framework: Option<String>,
         /// Report format.
-        #[arg(long, default_value = "json")]
-        format: String,
-        /// Exit 1 when a finding at or above this risk is found.
-        #[arg(long)]
-        fail_on: Option<String>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: commands::review::ReportFormat,
+        /// Exit 1 when a finding at or above this risk is found (among findings at or above
+        /// FEEDBACK_MIN_CONFIDENCE).
+        #[arg(long, value_parser = parse_risk)]
+        fail_on: Option<aiprism_core::Risk>,
     },
     /// Apply database migrations.
     Migrate,
@@ -100,7 +101,32 @@ async fn run(command: Command, mut settings: aiprism_app::Settings) -> ExitCode 
             commands::migrate::run(&settings).await
         }
         Command::Check => return commands::check::run(&settings).await,
-        Command::Worker | Command::Review { .. } | Command::User => {
+        Command::Worker => {
+            logging::init(&settings);
+            commands::worker::run(settings).await
+        }
+        Command::Review {
+            files,
+            out,
+            framework,
+            format,
+            fail_on,
+        } => {
+            // A command-line run prints its own summary; logs stay quiet unless asked for.
+            if std::env::var_os("LOG_LEVEL").is_none() {
+                settings.observability.log_level = "warn".into();
+            }
+            logging::init(&settings);
+            let args = commands::review::ReviewArgs {
+                files,
+                out,
+                framework,
+                format,
+                fail_on,
+            };
+            return commands::review::run(settings, args).await;
+        }
+        Command::User => {
             eprintln!("aiprism: this command is not yet available in this build");
             return ExitCode::from(2);
         }
@@ -126,4 +152,8 @@ fn apply_bind(settings: &mut aiprism_app::Settings, bind: Option<&str>) -> Resul
         .parse()
         .map_err(|_| format!("{bind:?} is not an address such as 127.0.0.1:8080"))?;
     Ok(())
+}
+
+fn parse_risk(s: &str) -> Result<aiprism_core::Risk, String> {
+    s.parse().map_err(|e: aiprism_core::ParseEnumError| e.to_string())
 }

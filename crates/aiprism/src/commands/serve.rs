@@ -11,7 +11,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let addr = SocketAddr::new(settings.server.bind, settings.server.port);
     let migrate = settings.database.migrate_on_start.unwrap_or(true);
     let models = settings.models_configured();
-    let app = super::build_app(settings, migrate).await?;
+    let wired = super::build_app(settings, migrate).await?;
+    let app = wired.app.clone();
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -25,11 +26,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if !models {
         tracing::info!("no model configured: the built-in rule reviewer runs alone");
     }
+    // One signal stops both the HTTP server and the in-process workers.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let workers = if app.settings.server.workers {
+        let stop = stopped(stop_rx.clone());
+        Some(tokio::spawn(
+            async move { super::run_workers(&wired, stop).await },
+        ))
+    } else {
+        tracing::info!("in-process workers are off (--no-workers): run `aiprism worker` to process reviews");
+        None
+    };
     // Scripts and tests read this line to learn the port when binding port 0.
     println!("aiprism listening on http://{local}");
-    aiprism_http::serve(listener, app, shutdown_signal())
+    aiprism_http::serve(listener, app, stopped(stop_rx))
         .await
         .context("serving HTTP")?;
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
     tracing::info!("aiprism stopped");
     Ok(())
 }

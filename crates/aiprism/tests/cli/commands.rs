@@ -115,7 +115,7 @@ async fn migrate_works_on_postgres() {
 #[test]
 fn commands_of_later_parts_say_they_are_not_available_yet() {
     let dir = tempfile::tempdir().unwrap();
-    let output = aiprism(dir.path()).arg("worker").output().unwrap();
+    let output = aiprism(dir.path()).arg("user").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not yet available"));
 }

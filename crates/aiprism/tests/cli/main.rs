@@ -3,4 +3,6 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 mod commands;
+mod review;
 mod support;
+mod workers;

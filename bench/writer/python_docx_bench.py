@@ -1,0 +1,77 @@
+"""python-docx baseline for bench/writer/run.sh.
+
+Does what the Rust bench does, the python-docx way: open the .docx from memory, add N comments
+(`document.add_comment(runs, text=..., author=..., initials=...)`, python-docx >= 1.2) on the runs
+of N paragraphs spread evenly over the document, save to memory. 500 comments on the largest
+document, 20 on every good corpus document. Files python-docx cannot open or comment are
+counted and skipped (on both sides: the Rust bench times the same files).
+
+Prints tab-separated lines the Rust bench reads:
+  version V | handbook_s S | corpus_s S | ok FILE | failed FILE ERROR
+"""
+
+import csv
+import io
+import statistics
+import sys
+import time
+
+import docx  # python-docx
+
+HANDBOOK = "unstructured/handbook-872p.docx"
+TEXT = "[MAJOR - High Risk] Finding {i}\nThe quoted statement has no evidence.\n\nSuggestion: add the monitoring data."
+
+
+def comment(data: bytes, n: int) -> int:
+    doc = docx.Document(io.BytesIO(data))
+    # Body paragraphs with text in runs (python-docx anchors comments on runs).
+    cands = [p for p in doc.paragraphs if p.runs and len(p.text) >= 2]
+    if not cands:
+        return 0
+    written = 0
+    for i in range(n):
+        p = cands[i * len(cands) // n]
+        runs = p.runs
+        doc.add_comment(runs if len(runs) > 1 else runs[0], text=TEXT.format(i=i), author="aiprism", initials="AI")
+        written += 1
+    out = io.BytesIO()
+    doc.save(out)
+    return written
+
+
+def median_time(reps: int, f) -> float:
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    corpus = sys.argv[1]
+    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    print(f"version\t{docx.__version__ if hasattr(docx, '__version__') else '?'}")
+    with open(f"{corpus}/MANIFEST.tsv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    files = {}
+    for r in rows:
+        if r["kind"] in ("docx", "docm", "dotx") and not r["malformed"].strip():
+            with open(f"{corpus}/{r['rel_path']}", "rb") as fh:
+                files[r["rel_path"]] = fh.read()
+    ok = {}
+    for name, data in files.items():
+        try:
+            comment(data, 20)
+            ok[name] = data
+            print(f"ok\t{name}")
+        except Exception as e:  # noqa: BLE001 - any failure means python-docx cannot do it
+            msg = f"{type(e).__name__}: {e}".replace("\t", " ").replace("\n", " ")[:160]
+            print(f"failed\t{name}\t{msg}")
+    hb = files[HANDBOOK]
+    print(f"handbook_s\t{median_time(reps, lambda: comment(hb, 500)):.6f}")
+    print(f"corpus_s\t{median_time(reps, lambda: [comment(d, 20) for d in ok.values()]):.6f}")
+
+
+if __name__ == "__main__":
+    main()

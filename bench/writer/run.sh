@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Comment-writer benchmark (a script, not a timed test). In one run it prints, side by side:
+# our write_comments() putting 500 comments into the corpus's largest document
+# (unstructured/handbook-872p.docx) and 20 comments into every good corpus document (bytes in,
+# bytes out; median of several repetitions), python-docx (>= 1.2, `document.add_comment`) doing
+# the same (open, comment the runs of as many paragraphs, save), and the ratios against the
+# target (>= 30x python-docx). Files python-docx cannot open are counted and skipped on both
+# sides.
+#
+# Usage: bench/writer/run.sh              (AIPRISM_CORPUS defaults to ../shared/corpus)
+#        REPS=15 PY_REPS=5 bench/writer/run.sh
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+corpus="${AIPRISM_CORPUS:-$root/../shared/corpus}"
+reps="${REPS:-9}"
+py_reps="${PY_REPS:-3}"
+
+if [ ! -f "$corpus/MANIFEST.tsv" ]; then
+  echo "corpus not found at $corpus; set AIPRISM_CORPUS" >&2
+  exit 2
+fi
+corpus="$(cd "$corpus" && pwd)"
+
+cd "$root"
+echo "== building the release bench binary"
+cargo build --release --quiet -p aiprism-docx --example writer_bench
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+bin="$target_dir/release/examples/writer_bench"
+
+echo "== python-docx baseline"
+venv="$here/.venv"
+py_args=()
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import docx; docx.Document().add_comment' 2>/dev/null; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check 'python-docx>=1.2' \
+    || echo "could not install python-docx >= 1.2; comparing without it"
+fi
+py_out="$(mktemp)"
+trap 'rm -f "$py_out"' EXIT
+if "$venv/bin/python" -c 'import docx; docx.Document().add_comment' 2>/dev/null; then
+  "$venv/bin/python" -c 'import docx, sys; print("python-docx", docx.__version__, "on Python", sys.version.split()[0])'
+  "$venv/bin/python" "$here/python_docx_bench.py" "$corpus" "$py_reps" > "$py_out"
+  py_args=(--python "$py_out")
+fi
+
+echo
+"$bin" --corpus "$corpus" --reps "$reps" "${py_args[@]}"
