@@ -16,6 +16,8 @@ aiprism_testkit::on_each_backend!(
     without_a_model_the_rule_reviewer_runs_alone_and_says_so,
     with_a_model_findings_quote_their_sections_and_usage_is_counted,
     when_every_model_is_throttled_the_review_is_partial_with_rule_findings_only,
+    a_model_quote_that_is_not_in_the_section_is_never_stored,
+    when_every_model_returns_malformed_output_no_model_finding_is_invented,
     a_review_can_be_cancelled_before_workers_pick_it_up,
     the_event_stream_replays_progress_and_resumes_after_last_event_id,
     bad_review_requests_are_4xx,
@@ -157,6 +159,77 @@ async fn when_every_model_is_throttled_the_review_is_partial_with_rule_findings_
         "never invented: {findings:?}"
     );
     assert_quotes_are_in_their_sections(&doc, &findings);
+}
+
+/// One finding the model made up a quote for, one quoting the section with different whitespace:
+/// only the second is kept, anchored on the section's own words. (A reply whose quotes are all made up
+/// is malformed instead: see the test below.)
+async fn a_model_quote_that_is_not_in_the_section_is_never_stored(backend: Backend) {
+    let fake = FakeLlm::start().await.unwrap();
+    let finding = |quote: &str, description: &str| {
+        serde_json::json!({
+            "type": "important", "category": "Evidence", "description": description,
+            "suggestion": "Say where the number comes from.", "risk": "medium",
+            "confidence": 0.9, "quote": quote,
+        })
+    };
+    fake.set_default(Behavior::ToolInput {
+        input: serde_json::json!({"findings": [
+            finding("Revenue fell by 40% in the third quarter.", "invented"),
+            finding("The  alert   fired and the team\nresponded.", "verified"),
+        ]}),
+    });
+    let app = model_app(backend, &fake, 30).await;
+    let file = fixtures::docx(&[
+        ("Heading1", "Timeline"),
+        (
+            "",
+            "The alert fired and the team responded. Nobody wrote down when.",
+        ),
+    ]);
+    let doc: Value = app.upload("t.docx", file, &[]).await.json().await.unwrap();
+    let review = app.wait_for_review(doc["review"]["id"].as_str().unwrap()).await;
+    assert_eq!(review["status"], "succeeded", "{review}");
+    let id = doc["id"].as_str().unwrap();
+    let (_, doc) = app.get_json(&format!("/api/v1/documents/{id}")).await;
+    let (_, findings) = app.get_json(&format!("/api/v1/documents/{id}/findings")).await;
+    let findings = findings["findings"].as_array().unwrap().clone();
+    let model: Vec<&Value> = findings.iter().filter(|f| f["source"] == "model").collect();
+    assert_eq!(model.len(), 1, "only the verified finding is kept: {model:?}");
+    assert_eq!(model[0]["description"], "verified");
+    assert_eq!(model[0]["quote"], "The alert fired and the team responded.");
+    assert!(model[0]["anchor"].is_object());
+    assert_quotes_are_in_their_sections(&doc, &findings);
+}
+
+/// Broken JSON and schema-violating JSON from the only model: one repair attempt each, then the
+/// section keeps its rule findings and says why; no model finding is ever made up.
+async fn when_every_model_returns_malformed_output_no_model_finding_is_invented(backend: Backend) {
+    for behavior in [Behavior::MalformedJson, Behavior::SchemaViolation] {
+        let fake = FakeLlm::start().await.unwrap();
+        fake.set_default(behavior.clone());
+        let app = model_app(backend, &fake, 30).await;
+        let (doc, review, findings) = upload_and_wait(&app).await;
+        assert_eq!(review["status"], "partial", "{behavior:?}: {review}");
+        assert!(
+            review["error"]
+                .as_str()
+                .unwrap()
+                .contains("AI review unavailable"),
+            "{review}"
+        );
+        assert!(!findings.is_empty(), "rule findings stay");
+        assert!(
+            findings.iter().all(|f| f["source"] == "rule"),
+            "{behavior:?} produced findings: {findings:?}"
+        );
+        assert_quotes_are_in_their_sections(&doc, &findings);
+        assert!(
+            fake.requests().len() >= 6,
+            "each of 3 sections had a first try and a repair: {}",
+            fake.requests().len()
+        );
+    }
 }
 
 async fn a_review_can_be_cancelled_before_workers_pick_it_up(backend: Backend) {
