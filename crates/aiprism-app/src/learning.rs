@@ -344,9 +344,15 @@ pub struct ShownFinding {
     pub calibration: Calibration,
 }
 
+/// Moves findings of categories the reviewer keeps rejecting to the end, keeping the order otherwise.
+fn rank_down(mut shown: Vec<ShownFinding>) -> Vec<ShownFinding> {
+    shown.sort_by_key(|s| s.calibration.downranked);
+    shown
+}
+
 impl App {
     /// A document's findings with calibrated confidence, filtered on the calibrated value; ranked-down
-    /// categories are marked (the view lists them last).
+    /// categories are marked and listed last (otherwise in stored order).
     pub async fn shown_findings(
         &self,
         user: &User,
@@ -365,6 +371,7 @@ impl App {
             })
             // Compare in f32 as stored: 0.8 must pass a 0.8 threshold.
             .filter(|s| min_confidence.is_none_or(|min| s.calibration.confidence + 1e-6 >= min))
-            .collect())
+            .collect::<Vec<_>>())
+        .map(rank_down)
     }
 }

@@ -249,9 +249,11 @@ pub fn load(
     config_file: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, ConfigError> {
-    let file = config_file
-        .map(Path::to_path_buf)
-        .or_else(|| env("AIPRISM_CONFIG").map(PathBuf::from));
+    let file = config_file.map(Path::to_path_buf).or_else(|| {
+        env("AIPRISM_CONFIG")
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+    });
     let mut settings = match &file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {

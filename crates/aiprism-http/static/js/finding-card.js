@@ -54,6 +54,9 @@ export function findingCard(f, { children = [], selected = false, sectionTitle =
     h('span', { class: `badge risk-${f.risk}`, text: `${f.risk} risk` }),
     h('span', { class: `badge source source-${f.source}`, text: sourceLabel(f) }),
     f.category ? h('span', { class: 'badge category', text: f.category }) : null,
+    f.downranked
+      ? h('span', { class: 'badge downranked', text: 'Often rejected', title: 'You usually reject findings of this category; it is listed last.' })
+      : null,
     reviewer ? null : h('span', { class: 'confidence small', text: `Confidence ${percent(f.confidence)}` }),
     h('span', { class: `status-label status-${f.status}`, text: STATUS_LABEL[f.status] || f.status }),
     f.edited ? h('span', { class: 'small muted', text: 'edited' }) : null,

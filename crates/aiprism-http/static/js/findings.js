@@ -142,6 +142,8 @@ export class FindingsPanel {
   }
 
   compare(a, b) {
+    // Categories the reviewer keeps rejecting go last, whatever the sort.
+    if (Boolean(a.downranked) !== Boolean(b.downranked)) return a.downranked ? 1 : -1;
     if (this.filters.sort === 'risk' && RISK_ORDER[a.risk] !== RISK_ORDER[b.risk]) return RISK_ORDER[a.risk] - RISK_ORDER[b.risk];
     if (this.filters.sort === 'confidence' && a.confidence !== b.confidence) return b.confidence - a.confidence;
     const [pa, pb] = [this.position(a), this.position(b)];

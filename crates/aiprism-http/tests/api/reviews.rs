@@ -17,6 +17,7 @@ aiprism_testkit::on_each_backend!(
     with_a_model_findings_quote_their_sections_and_usage_is_counted,
     when_every_model_is_throttled_the_review_is_partial_with_rule_findings_only,
     a_model_quote_that_is_not_in_the_section_is_never_stored,
+    accepted_findings_become_examples_in_later_prompts_and_guidelines_reach_the_model,
     when_every_model_returns_malformed_output_no_model_finding_is_invented,
     a_review_can_be_cancelled_before_workers_pick_it_up,
     the_event_stream_replays_progress_and_resumes_after_last_event_id,
@@ -200,6 +201,77 @@ async fn a_model_quote_that_is_not_in_the_section_is_never_stored(backend: Backe
     assert_eq!(model[0]["quote"], "The alert fired and the team responded.");
     assert!(model[0]["anchor"].is_object());
     assert_quotes_are_in_their_sections(&doc, &findings);
+}
+
+/// A finding accepted in one document is shown to the model as an example when the same reviewer's next
+/// document is reviewed under the same framework; the guidelines uploaded with a document reach the model.
+async fn accepted_findings_become_examples_in_later_prompts_and_guidelines_reach_the_model(backend: Backend) {
+    let fake = FakeLlm::start().await.unwrap();
+    let app = model_app(backend, &fake, 30).await;
+    let (_, _, findings) = upload_and_wait(&app).await;
+    let accepted = findings
+        .iter()
+        .find(|f| f["source"] == "model")
+        .expect("a model finding");
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/findings/{}/decision",
+            accepted["id"].as_str().unwrap()
+        )))
+        .json(&serde_json::json!({"status": "accepted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let before = fake.requests().len();
+    assert!(
+        !fake.requests().iter().any(|r| r
+            .body
+            .to_string()
+            .contains("reviewer accepted in other write-ups")),
+        "no examples before anything was accepted"
+    );
+
+    let guidelines = reqwest::multipart::Part::bytes(
+        b"House rule: every timeline entry names its source system.".to_vec(),
+    )
+    .file_name("guidelines.txt");
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(writeup()).file_name("second.docx"),
+        )
+        .part("guidelines", guidelines);
+    let response = app
+        .client
+        .post(app.url("/api/v1/documents"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let doc: Value = response.json().await.unwrap();
+    app.wait_for_review(doc["review"]["id"].as_str().unwrap()).await;
+    let later: Vec<String> = fake.requests()[before..]
+        .iter()
+        .map(|r| r.body.to_string())
+        .collect();
+    assert!(!later.is_empty());
+    let description = accepted["description"].as_str().unwrap();
+    let needle = serde_json::to_string(description).unwrap();
+    let needle = needle.trim_matches('"');
+    for body in &later {
+        assert!(
+            body.contains("reviewer accepted in other write-ups"),
+            "examples are in every section's prompt"
+        );
+        assert!(body.contains(needle), "the accepted finding is one of them");
+        assert!(
+            body.contains("every timeline entry names its source system"),
+            "guidelines reach the model"
+        );
+    }
 }
 
 /// Broken JSON and schema-violating JSON from the only model: one repair attempt each, then the

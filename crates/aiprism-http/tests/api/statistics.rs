@@ -116,6 +116,12 @@ async fn rejecting_a_category_again_and_again_ranks_it_down_and_lowers_its_confi
         .find(|f| f["rule_id"] == "placeholder-text")
         .unwrap();
     assert_eq!(placeholder["downranked"], true);
+    // Ranked down means listed last: no finding of another category comes after it.
+    let first_down = findings.iter().position(|f| f["downranked"] == true).unwrap();
+    assert!(
+        first_down > 0 && findings[first_down..].iter().all(|f| f["downranked"] == true),
+        "ranked-down findings are listed last: {findings:?}"
+    );
     assert!(placeholder["confidence"].as_f64().unwrap() < placeholder["raw_confidence"].as_f64().unwrap());
     assert_eq!(placeholder["raw_confidence"].as_f64(), placeholder_confidence);
     // The threshold applies to the confidence shown.
