@@ -181,7 +181,25 @@ pub async fn review_section(
                     ));
                 }
             }
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => {
+                // Unusable answers are billed all the same: count them in the review's usage.
+                for (endpoint, usage) in e.spent() {
+                    result.calls.push(ModelCall {
+                        id: format!("call_{}", uuid_like()),
+                        review_id: Some(job.review_id.clone()),
+                        document_id: job.document_id.clone(),
+                        section_id: Some(section.id.clone()),
+                        purpose: "review".into(),
+                        endpoint: endpoint.to_string(),
+                        model: endpoint.to_string(),
+                        usage,
+                        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        outcome: "failed".into(),
+                        created_at: aiprism_core::now(),
+                    });
+                }
+                errors.push(e.to_string());
+            }
         }
     }
     if errors.is_empty() {

@@ -295,6 +295,10 @@ async fn when_every_model_returns_malformed_output_no_model_finding_is_invented(
             findings.iter().all(|f| f["source"] == "rule"),
             "{behavior:?} produced findings: {findings:?}"
         );
+        assert!(
+            review["usage"]["input_tokens"].as_u64().unwrap() > 0,
+            "unusable answers are billed, so they are counted: {review}"
+        );
         assert_quotes_are_in_their_sections(&doc, &findings);
         assert!(
             fake.requests().len() >= 6,

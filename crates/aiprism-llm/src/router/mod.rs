@@ -273,6 +273,8 @@ struct CallState {
     failures: Vec<AttemptFailure>,
     attempts: u32,
     usage: Usage,
+    /// What the attempt being failed cost, moved into its [`AttemptFailure`].
+    spent: Usage,
 }
 
 impl CallState {
@@ -285,6 +287,7 @@ impl CallState {
             failures: Vec::new(),
             attempts: 0,
             usage: Usage::default(),
+            spent: Usage::default(),
         }
     }
 }
@@ -373,6 +376,7 @@ impl Router {
                                 false,
                             );
                             call.usage.add(&usage);
+                            call.spent = usage;
                             (error, Some((response.output_text(), reason)))
                         }
                     }
@@ -398,7 +402,8 @@ impl Router {
             };
             drop(lease);
             if Instant::now() >= deadline {
-                call.failures.push(self.failure(index, &error));
+                let failure = self.failure(index, &error, &mut call);
+                call.failures.push(failure);
                 return Err(RouterError::DeadlineExceeded {
                     failures: call.failures,
                 });
@@ -444,6 +449,7 @@ impl Router {
                             endpoint: slot.config.name.clone(),
                             kind: ErrorKind::Validation,
                             message: format!("disabled: {reason}"),
+                            usage: Usage::default(),
                         });
                     }
                 }
@@ -618,11 +624,12 @@ impl Router {
         usage
     }
 
-    fn failure(&self, index: usize, error: &ProviderError) -> AttemptFailure {
+    fn failure(&self, index: usize, error: &ProviderError, call: &mut CallState) -> AttemptFailure {
         AttemptFailure {
             endpoint: self.inner.slots[index].config.name.clone(),
             kind: error.kind(),
             message: error.to_string(),
+            usage: std::mem::take(&mut call.spent),
         }
     }
 
@@ -636,7 +643,8 @@ impl Router {
         repairable: bool,
     ) -> Next {
         let slot = &self.inner.slots[index];
-        call.failures.push(self.failure(index, error));
+        let failure = self.failure(index, error, call);
+        call.failures.push(failure);
         call.preferred = None;
         match error {
             ProviderError::Throttled { retry_after, .. } => {

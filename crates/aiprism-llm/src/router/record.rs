@@ -39,6 +39,9 @@ pub struct AttemptFailure {
     pub kind: ErrorKind,
     /// A summary (never a provider body or a secret).
     pub message: String,
+    /// What the attempt cost even though its answer was unusable (malformed output is billed; a
+    /// throttle or a 5xx costs nothing), priced at the endpoint's rates, so review totals are honest.
+    pub usage: Usage,
 }
 
 impl std::fmt::Display for AttemptFailure {
@@ -99,6 +102,21 @@ impl RouterError {
             RouterError::DeadlineExceeded { failures } | RouterError::Exhausted { failures } => failures,
             RouterError::ContextTooLong { .. } | RouterError::StreamInterrupted { .. } => &[],
         }
+    }
+
+    /// Tokens and money the failed attempts spent, per endpoint, in the order first seen.
+    pub fn spent(&self) -> Vec<(&str, Usage)> {
+        let mut spent: Vec<(&str, Usage)> = Vec::new();
+        for f in self.failures() {
+            if f.usage == Usage::default() {
+                continue;
+            }
+            match spent.iter_mut().find(|(endpoint, _)| *endpoint == f.endpoint) {
+                Some((_, total)) => total.add(&f.usage),
+                None => spent.push((f.endpoint.as_str(), f.usage)),
+            }
+        }
+        spent
     }
 }
 

@@ -130,7 +130,8 @@ impl Router {
                     );
                     drop(lease);
                     if Instant::now() >= deadline {
-                        call.failures.push(self.failure(index, &error));
+                        let failure = self.failure(index, &error, &mut call);
+                        call.failures.push(failure);
                         return Err(RouterError::DeadlineExceeded {
                             failures: call.failures,
                         });

@@ -160,6 +160,7 @@ async fn review_document(
             endpoint: "bench".into(),
             kind: aiprism_llm::ErrorKind::Validation,
             message: e.to_string(),
+            usage: Default::default(),
         }],
     })?;
     let shared = format!("{}\n{}", doc.framework, doc.outline);
