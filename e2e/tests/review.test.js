@@ -52,14 +52,29 @@ test('uploading a .docx opens its review and shows live progress from the server
   assert.equal(await bar.getAttribute('max'), '5');
   const seen = new Set();
   let findingsWhileRunning = 0;
+  let reloadedAt = null;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && (await page.locator('.banner-done').count()) === 0) {
     if (await bar.count()) {
-      seen.add(await bar.evaluate((el) => el.value));
+      const value = await bar.evaluate((el) => el.value).catch(() => null);
+      if (value === null) continue;
+      seen.add(value);
       findingsWhileRunning = Math.max(findingsWhileRunning, await page.locator('.finding-card').count());
+      // A reload mid-review picks the progress up from the server where it was, never from zero.
+      if (reloadedAt === null && value > 0 && value < 5) {
+        reloadedAt = value;
+        await page.reload();
+        await page.locator('#review-progress, .banner-done').first().waitFor();
+        if (await bar.count()) {
+          const after = await bar.evaluate((el) => el.value);
+          assert.ok(after >= reloadedAt, `after a reload progress is ${after}, was ${reloadedAt}`);
+          assert.equal(await bar.getAttribute('max'), '5');
+        }
+      }
     }
     await page.waitForTimeout(100);
   }
+  assert.ok(reloadedAt !== null, 'the page was reloaded while the review ran');
   await page.locator('.banner-done').waitFor();
   assert.ok([...seen].some((v) => v > 0 && v < 5), `intermediate progress was shown (saw ${[...seen]})`);
   assert.ok(findingsWhileRunning > 0, 'findings appeared while the review ran');
@@ -197,7 +212,12 @@ test('a chat question is answered as a stream and kept in the history', async ()
   await page.locator('#panel-chat:not([hidden])').waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.id), 'chat-input');
   await page.fill('#chat-input', 'What is the **main** risk in this section?');
+  const streamed = page.waitForResponse((r) => r.request().method() === 'POST' && /\/chat$/.test(r.url()));
   await page.keyboard.press('Enter');
+  const response = await streamed;
+  assert.match(response.headers()['content-type'], /text\/event-stream/);
+  const events = (await response.text()).match(/^event: ?token$/gm) || [];
+  assert.ok(events.length > 1, `the reply arrives as a stream of tokens (${events.length} token events)`);
   const reply = page.locator('.chat-message.from-assistant[data-message-id]:not([data-message-id=""])').last();
   await reply.waitFor({ timeout: 30_000 });
   assert.match(await reply.textContent(), /fake answer/i);
