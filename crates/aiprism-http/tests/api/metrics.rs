@@ -3,12 +3,15 @@
 
 use aiprism_store::Backend;
 use aiprism_testkit::app::TestApp;
+use aiprism_testkit::fake_llm::FakeLlm;
 use aiprism_testkit::fixtures;
 use reqwest::StatusCode;
+use secrecy::SecretString;
 use serde_json::Value;
 
 aiprism_testkit::on_each_backend!(
     metrics_cover_requests_by_route_template_queues_jobs_documents_and_findings,
+    model_calls_tokens_and_cost_are_counted_per_endpoint,
     metrics_answer_404_when_disabled,
 );
 
@@ -206,6 +209,60 @@ async fn metrics_cover_requests_by_route_template_queues_jobs_documents_and_find
         "aiprism_job_duration_seconds_count",
         &[("queue", "analysis"), ("outcome", "completed")]
     )));
+}
+
+async fn model_calls_tokens_and_cost_are_counted_per_endpoint(backend: Backend) {
+    let fake = FakeLlm::start().await.unwrap();
+    let url = fake.url();
+    let app = TestApp::spawn_with(backend, move |s| {
+        s.anthropic.api_key = Some(SecretString::from("sk-ant-test".to_string()));
+        s.anthropic.base_url = Some(url);
+        s.anthropic.model = Some("claude-sonnet-4-5".into());
+    })
+    .await;
+    let doc: Value = app
+        .upload("writeup.docx", writeup(), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let review = app.wait_for_review(doc["review"]["id"].as_str().unwrap()).await;
+    assert_eq!(review["status"], "succeeded", "{review}");
+    let (_, models) = app.get_json("/api/v1/models").await;
+    let endpoint = models["endpoints"][0]["name"].as_str().unwrap().to_string();
+
+    let (text, samples) = scrape(&app).await;
+    let find = |name: &str, labels: &[(&str, &str)]| {
+        samples
+            .iter()
+            .find(|s| s.has(name, labels))
+            .map(|s| s.value)
+            .unwrap_or_else(|| panic!("no {name} {labels:?}:\n{text}"))
+    };
+    let at = [("endpoint", endpoint.as_str())];
+    assert!(
+        find(
+            "aiprism_model_calls_total",
+            &[("endpoint", &endpoint), ("outcome", "success")]
+        ) >= 2.0
+    );
+    assert!(
+        find(
+            "aiprism_model_tokens_total",
+            &[("endpoint", &endpoint), ("kind", "input")]
+        ) > 0.0
+    );
+    assert!(
+        find(
+            "aiprism_model_tokens_total",
+            &[("endpoint", &endpoint), ("kind", "output")]
+        ) > 0.0
+    );
+    assert!(find("aiprism_model_cost_microdollars_total", &at) > 0.0);
+    assert!(find("aiprism_model_call_duration_seconds_count", &at) >= 2.0);
+    assert_eq!(find("aiprism_model_in_flight", &at), 0.0);
+    assert_eq!(find("aiprism_model_cooling_down", &at), 0.0);
+    assert!(!text.contains("sk-ant-test"), "no secret in the exposition");
 }
 
 async fn metrics_answer_404_when_disabled(backend: Backend) {
