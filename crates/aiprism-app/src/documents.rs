@@ -121,6 +121,7 @@ impl App {
             return Err(e.into());
         }
         tracing::info!(document = %meta.id, sections = sections.len(), bytes = meta.size_bytes, "document uploaded");
+        crate::metrics::document_uploaded(meta.format);
         self.record(
             user,
             &meta.owner,

@@ -15,6 +15,7 @@ pub mod frameworks;
 mod ingest;
 pub mod jobs;
 pub mod learning;
+pub mod metrics;
 pub mod models;
 pub mod monitor;
 pub mod objects;
@@ -69,8 +70,12 @@ pub struct AppParts {
 }
 
 impl App {
-    /// Wires the parts together and makes sure the local user exists.
+    /// Wires the parts together and makes sure the local user exists. Installs the process's metrics
+    /// recorder when metrics are enabled.
     pub async fn new(parts: AppParts) -> Result<Self, AppError> {
+        if parts.settings.observability.metrics {
+            metrics::install();
+        }
         parts.store.upsert_user(&User::local()).await?;
         let (progress, _) = watch::channel(0);
         Ok(Self {

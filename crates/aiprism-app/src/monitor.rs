@@ -97,6 +97,7 @@ impl App {
     /// The monitoring job: probe and record.
     pub async fn run_monitor(&self) -> Result<(), JobError> {
         let checks = self.probe().await;
+        crate::metrics::probes(&checks);
         self.store
             .record_health(&checks)
             .await

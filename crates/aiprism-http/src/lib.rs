@@ -6,6 +6,7 @@
 
 pub mod dto;
 mod error;
+mod metrics;
 mod middleware;
 mod routes;
 mod ui;
@@ -21,6 +22,7 @@ pub use error::ApiError;
 
 /// The whole HTTP application for one [`App`].
 pub fn router(app: App) -> Router {
+    let metrics_enabled = app.settings.observability.metrics;
     let api = routes::documents::routes(&app)
         .merge(routes::frameworks::routes())
         .merge(routes::reviews::routes())
@@ -33,12 +35,18 @@ pub fn router(app: App) -> Router {
         .merge(routes::exports::routes());
     let router = Router::new()
         .merge(routes::health::routes())
+        .merge(metrics::routes())
         .merge(ui::routes())
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .with_state(app)
         .layer(axum::middleware::from_fn(ui::csrf::verify));
-    middleware::apply(router)
+    let router = middleware::apply(router);
+    if metrics_enabled {
+        middleware::with_metrics(router)
+    } else {
+        router
+    }
 }
 
 /// Serves the application on a bound listener until `shutdown` resolves, then finishes the requests in

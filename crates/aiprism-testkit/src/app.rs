@@ -48,7 +48,8 @@ impl TestApp {
                 .expect("migrating the test database"),
         );
         let objects = Objects::from_settings(&settings).expect("opening the test object store");
-        let router = aiprism_app::models::router(&settings, None)
+        let observer = aiprism_app::metrics::observer(&settings);
+        let router = aiprism_app::models::router(&settings, observer)
             .await
             .expect("building the model chain");
         let workers = settings.server.workers;

@@ -309,7 +309,9 @@ impl App {
             calls: result.calls,
             events,
         };
+        let tally = crate::metrics::FindingTally::of(&finish.findings);
         let finished = self.store.finish_section(finish).await.map_err(retry)?;
+        tally.record();
         self.notify_progress();
         if finished.review_finished {
             let r = &finished.review;

@@ -8,5 +8,6 @@ mod decisions;
 mod documents;
 mod exports;
 mod frameworks;
+mod metrics;
 mod reviews;
 mod statistics;

@@ -65,11 +65,18 @@ pub async fn run(settings: &Settings) -> ExitCode {
     };
     println!("  {:<14} {:<40} {}", "models", "-", models);
     let limits = if settings.redis.url.is_some() {
-        "REDIS_URL set (shared limits arrive with the production work)"
+        "per process: each process keeps its own model request/token budget (REDIS_URL is set, but \
+         shared limits are not implemented yet)"
     } else {
-        "per process (no REDIS_URL)"
+        "per process: each process keeps its own model request/token budget (no REDIS_URL)"
     };
     println!("  {:<14} {:<40} {}", "limits", "-", limits);
+    let metrics = if settings.observability.metrics {
+        "enabled: GET /metrics serves the Prometheus text format"
+    } else {
+        "disabled (ENABLE_METRICS=false): GET /metrics answers 404"
+    };
+    println!("  {:<14} {:<40} {}", "metrics", "/metrics", metrics);
 
     if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

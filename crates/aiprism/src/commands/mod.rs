@@ -70,7 +70,8 @@ pub async fn build_app(settings: Settings, migrate: bool) -> anyhow::Result<Wire
         }
     };
     let objects = Objects::from_settings(&settings).context("opening the object store")?;
-    let router = aiprism_app::models::router(&settings, None)
+    let observer = aiprism_app::metrics::observer(&settings);
+    let router = aiprism_app::models::router(&settings, observer)
         .await
         .context("building the model chain")?;
     let app = App::new(AppParts {

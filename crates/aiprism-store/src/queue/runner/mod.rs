@@ -23,6 +23,12 @@ pub use stats::{QueueStats, RunnerStats};
 
 use super::{Backoff, FailOutcome, Heartbeat, Job, JobQueue, QueueName, WorkerId};
 
+/// The counter of job runs ended, by `queue` and `outcome` (`completed`, `retried`, `dead`, `cancelled`,
+/// `lost`, `released`), recorded through the `metrics` facade (a no-op until a recorder is installed).
+pub const JOBS_METRIC: &str = "aiprism_jobs_total";
+/// The histogram of job run times in seconds, by `queue` and `outcome`.
+pub const JOB_DURATION_METRIC: &str = "aiprism_job_duration_seconds";
+
 /// Why a handler did not finish its job.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JobError {
@@ -305,7 +311,11 @@ async fn run_job(job: Job, shared: Arc<Shared>, mut abort: watch::Receiver<bool>
     if ending == Ending::Completed && cancelled {
         ending = Ending::Cancelled;
     }
-    shared.stats.ended(queue, ending, started.elapsed());
+    let took = started.elapsed();
+    shared.stats.ended(queue, ending, took);
+    let labels = [("queue", queue.as_str()), ("outcome", ending.as_str())];
+    metrics::counter!(JOBS_METRIC, &labels).increment(1);
+    metrics::histogram!(JOB_DURATION_METRIC, &labels).record(took.as_secs_f64());
 }
 
 /// Aborts a task when dropped.

@@ -74,6 +74,20 @@ pub(crate) enum Ending {
     Released,
 }
 
+impl Ending {
+    /// Its label in metrics.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Ending::Completed => "completed",
+            Ending::Retried => "retried",
+            Ending::Dead => "dead",
+            Ending::Cancelled => "cancelled",
+            Ending::Lost => "lost",
+            Ending::Released => "released",
+        }
+    }
+}
+
 impl RunnerStats {
     pub(crate) fn started(&self, queue: QueueName) {
         let c = &self.queues[queue.index()];
