@@ -363,15 +363,16 @@ impl App {
         let min_confidence = filter.min_confidence.take();
         let findings = self.store.findings(&Scope::of(user), document, &filter).await?;
         let learning = self.learning(user).await?;
-        Ok(findings
-            .into_iter()
-            .map(|finding| {
-                let calibration = learning.calibrate(&view.meta.framework, &finding);
-                ShownFinding { finding, calibration }
-            })
-            // Compare in f32 as stored: 0.8 must pass a 0.8 threshold.
-            .filter(|s| min_confidence.is_none_or(|min| s.calibration.confidence + 1e-6 >= min))
-            .collect::<Vec<_>>())
-        .map(rank_down)
+        Ok(rank_down(
+            findings
+                .into_iter()
+                .map(|finding| {
+                    let calibration = learning.calibrate(&view.meta.framework, &finding);
+                    ShownFinding { finding, calibration }
+                })
+                // Compare in f32 as stored: 0.8 must pass a 0.8 threshold.
+                .filter(|s| min_confidence.is_none_or(|min| s.calibration.confidence + 1e-6 >= min))
+                .collect(),
+        ))
     }
 }
