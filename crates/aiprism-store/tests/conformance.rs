@@ -74,6 +74,7 @@ conformance!(
     expired_and_idle_sessions_are_pruned_and_a_user_can_be_signed_out_everywhere,
 );
 
+#[path = "conformance/accounts.rs"]
 mod accounts;
 use accounts::*;
 

@@ -4,7 +4,7 @@ use aiprism_core::{Role, User, UserId};
 use aiprism_store::{
     Account, AccountStore, ApiTokenRecord, SessionRecord, SessionStore, SigninLink, SqlStore, StoreError,
 };
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 
 fn account(id: &str, login: &str, role: Role) -> Account {
     Account {
@@ -109,7 +109,8 @@ pub async fn an_api_token_resolves_to_its_owner_by_hash(store: SqlStore) {
 }
 
 pub async fn a_signin_link_works_once_and_creates_the_account(store: SqlStore) {
-    let now = Utc::now();
+    // PostgreSQL keeps microseconds.
+    let now = Utc::now().trunc_subsecs(6);
     let link = SigninLink {
         token_hash: "11".repeat(32),
         purpose: "first_admin".into(),
