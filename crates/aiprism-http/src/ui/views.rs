@@ -147,3 +147,40 @@ pub(crate) struct ErrorPage {
     pub(crate) heading: String,
     pub(crate) message: String,
 }
+
+/// `GET /login`: the sign-in form.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    pub(crate) shell: Shell,
+    /// Where to go after signing in (a local path).
+    pub(crate) next: String,
+    /// The name typed before a failed attempt.
+    pub(crate) name: String,
+    /// Why the last attempt failed.
+    pub(crate) error: Option<String>,
+}
+
+/// `GET /logout`: confirms signing out.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub(crate) struct LogoutPage {
+    pub(crate) shell: Shell,
+    /// Who is signed in.
+    pub(crate) name: String,
+}
+
+/// `GET /signin/{token}`: create the first admin through a one-time link.
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub(crate) struct SigninPage {
+    pub(crate) shell: Shell,
+    /// The link's token (it is in the URL already).
+    pub(crate) token: String,
+    /// The name typed before a failed attempt.
+    pub(crate) name: String,
+    /// Shortest accepted password.
+    pub(crate) min_password: usize,
+    /// Why the last attempt failed.
+    pub(crate) error: Option<String>,
+}

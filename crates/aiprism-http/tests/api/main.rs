@@ -8,5 +8,6 @@ mod decisions;
 mod documents;
 mod exports;
 mod frameworks;
+mod isolation;
 mod reviews;
 mod statistics;
