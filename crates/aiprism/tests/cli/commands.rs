@@ -113,9 +113,61 @@ async fn migrate_works_on_postgres() {
 }
 
 #[test]
-fn commands_of_later_parts_say_they_are_not_available_yet() {
+fn user_commands_create_a_user_set_a_password_and_print_a_token_once() {
     let dir = tempfile::tempdir().unwrap();
-    let output = aiprism(dir.path()).arg("user").output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not yet available"));
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut command = aiprism(dir.path());
+        command.arg("user").args(args);
+        command.stdin(std::process::Stdio::piped());
+        command.stdout(std::process::Stdio::piped());
+        command.stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut input = child.stdin.take().unwrap();
+            if let Some(text) = stdin {
+                input.write_all(text.as_bytes()).unwrap();
+            }
+        }
+        child.wait_with_output().unwrap()
+    };
+    let added = run(
+        &["add", "Alice", "--role", "admin", "--password-stdin"],
+        Some("s3cret-pass\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(stdout.contains("created Alice (admin"), "{stdout}");
+    assert!(!stdout.contains("s3cret-pass"), "the password is never echoed");
+
+    let again = run(&["add", "alice", "--password-stdin"], Some("another-pass\n"));
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let weak = run(&["passwd", "alice", "--password-stdin"], Some("short\n"));
+    assert_eq!(weak.status.code(), Some(1));
+    let generated = run(&["passwd", "alice"], None);
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&generated.stdout).contains("password (shown once): "));
+
+    let token = run(&["token", "alice", "--label", "ci"], None);
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let printed = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    assert!(printed.starts_with("aip_") && printed.len() == 68, "{printed}");
+
+    let missing = run(&["token", "nobody"], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
 }
