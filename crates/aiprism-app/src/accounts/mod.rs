@@ -6,6 +6,7 @@
 
 mod passwords;
 mod secrets;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -50,12 +51,17 @@ impl std::fmt::Debug for NewSession {
 pub struct Accounts {
     store: Arc<dyn Store>,
     settings: AuthSettings,
+    throttle: throttle::Throttle,
 }
 
 impl Accounts {
     /// Accounts on this store with these session rules.
     pub fn new(store: Arc<dyn Store>, settings: AuthSettings) -> Self {
-        Self { store, settings }
+        Self {
+            store,
+            settings,
+            throttle: throttle::Throttle::default(),
+        }
     }
 
     /// The settings in effect (session lifetimes, SSO header).
@@ -140,11 +146,20 @@ impl Accounts {
     }
 
     /// Checks a name and password and starts a new session. `None` when either is wrong, without
-    /// saying which (the password is checked against a dummy hash for unknown names).
+    /// saying which (the password is checked against a dummy hash for unknown names). After too many
+    /// failures for one name, attempts are refused for a while (429), for existing and unknown names
+    /// alike.
     pub async fn login(&self, name: &str, password: &str) -> Result<Option<NewSession>, AppError> {
-        let account = match Self::normalize_login(name) {
-            Ok(login) => self.store.account_by_login(&login).await?,
-            Err(_) => None,
+        let login = Self::normalize_login(name).ok();
+        let key = login.clone().unwrap_or_default();
+        if !self.throttle.allows(&key) {
+            return Err(AppError::TooManyRequests {
+                message: "Too many failed sign-ins for this name. Wait a few minutes and try again.".into(),
+            });
+        }
+        let account = match &login {
+            Some(login) => self.store.account_by_login(login).await?,
+            None => None,
         };
         let hash = account.as_ref().and_then(|a| a.password_hash.clone());
         let password = if password.len() > MAX_PASSWORD_BYTES {
@@ -152,12 +167,12 @@ impl Accounts {
         } else {
             password.to_string()
         };
-        if !passwords::verify_password(password, hash).await {
-            return Ok(None);
-        }
-        let Some(account) = account else {
+        let verified = passwords::verify_password(password, hash).await;
+        let Some(account) = account.filter(|_| verified) else {
+            self.throttle.failed(&key);
             return Ok(None);
         };
+        self.throttle.succeeded(&key);
         self.start_session(account.user).await.map(Some)
     }
 

@@ -80,21 +80,22 @@ pub(crate) async fn login(
         return csrf_refused();
     }
     let next = safe_next(Some(&form.next));
-    let failed = |message: &str| {
+    let failed = |message: &str, status: StatusCode| {
         let page = LoginPage {
             shell: shell("Sign in", &token),
             next: next.clone(),
             name: form.name.clone(),
             error: Some(message.to_string()),
         };
-        render(&page, &token, StatusCode::UNAUTHORIZED)
+        render(&page, &token, status)
     };
     match app.accounts.login(&form.name, &form.password).await {
         Ok(Some(session)) => {
             tracing::info!(user = %session.user.id, "signed in");
             signed_in(&app, &headers, &session, &next)
         }
-        Ok(None) => failed("Wrong user name or password."),
+        Ok(None) => failed("Wrong user name or password.", StatusCode::UNAUTHORIZED),
+        Err(AppError::TooManyRequests { message }) => failed(&message, StatusCode::TOO_MANY_REQUESTS),
         Err(e) => failure(e, &token),
     }
 }
