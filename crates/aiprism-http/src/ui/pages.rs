@@ -148,7 +148,8 @@ async fn documents_page(app: &App, user: &User, token: &PageToken) -> Result<Doc
     }
     let max = app.settings.server.max_upload_bytes;
     Ok(DocumentsPage {
-        shell: Shell::new("Documents", token.value.clone(), "documents", "js/documents.js"),
+        shell: Shell::new("Documents", token.value.clone(), "documents", "js/documents.js")
+            .signed_in(app, user),
         frameworks,
         max_upload_bytes: max,
         max_upload_label: human_bytes(max),
@@ -215,7 +216,8 @@ async fn review_page(
         .collect();
     let meta = view.meta;
     Ok(ReviewPage {
-        shell: Shell::new(meta.filename.clone(), token.value.clone(), "", "js/review.js"),
+        shell: Shell::new(meta.filename.clone(), token.value.clone(), "", "js/review.js")
+            .signed_in(app, user),
         document_id: meta.id.as_str().to_string(),
         filename: meta.filename,
         framework: meta.framework,
@@ -247,7 +249,8 @@ pub(crate) async fn statistics(
                     token.value.clone(),
                     "",
                     "js/statistics.js",
-                ),
+                )
+                .signed_in(&app, &user),
                 document_id: view.meta.id.as_str().to_string(),
                 filename: view.meta.filename,
             };
@@ -258,10 +261,15 @@ pub(crate) async fn statistics(
 }
 
 /// `GET /dashboard`: statistics across the user's documents and the model chain's state.
-pub(crate) async fn dashboard(_user: CurrentUser, headers: HeaderMap) -> Response {
+pub(crate) async fn dashboard(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+) -> Response {
     let token = page_token(&headers);
     let page = DashboardPage {
-        shell: Shell::new("Dashboard", token.value.clone(), "dashboard", "js/dashboard.js"),
+        shell: Shell::new("Dashboard", token.value.clone(), "dashboard", "js/dashboard.js")
+            .signed_in(&app, &user),
     };
     render(&page, &token, StatusCode::OK)
 }

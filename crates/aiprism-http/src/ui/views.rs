@@ -21,6 +21,8 @@ pub(crate) struct Shell {
     pub(crate) entry: String,
     /// Every module the entry imports, for `<link rel="modulepreload">`.
     pub(crate) preload: Vec<String>,
+    /// Who is signed in, shown with a sign-out link (accounts mode only).
+    pub(crate) user: Option<String>,
 }
 
 impl Shell {
@@ -36,7 +38,16 @@ impl Shell {
             icon: a.url("img/icon.svg"),
             entry: a.url(entry),
             preload: a.module_graph(entry),
+            user: None,
         }
+    }
+
+    /// Shows who is signed in (and the sign-out link) when sign-in is required.
+    pub(crate) fn signed_in(mut self, app: &aiprism_app::App, user: &aiprism_core::User) -> Self {
+        if app.auth == aiprism_app::settings::EffectiveAuth::Accounts {
+            self.user = Some(user.name.clone());
+        }
+        self
     }
 }
 

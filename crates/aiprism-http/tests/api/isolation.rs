@@ -400,6 +400,17 @@ async fn a_browser_signs_in_with_a_new_session_each_time_and_signs_out(backend: 
         .await
         .unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
+    let page = client()
+        .get(app.url("/dashboard"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text().await.unwrap().contains("Sign out alice"),
+        "pages show who is signed in"
+    );
     let no_csrf = client()
         .post(app.url("/api/v1/models/reset"))
         .header("cookie", &cookies)
