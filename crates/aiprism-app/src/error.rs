@@ -51,6 +51,12 @@ pub enum AppError {
         /// For a person; never contains secrets.
         message: String,
     },
+    /// Too many attempts in a short time (429): wait and retry.
+    #[error("{message}")]
+    TooManyRequests {
+        /// For a person.
+        message: String,
+    },
     /// A bug or an unexpected failure (500). The detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

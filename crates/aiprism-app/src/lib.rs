@@ -6,6 +6,7 @@
 //! against a concrete database or HTTP framework: the HTTP layer, the workers and the CLI call the same
 //! functions. Depends on `aiprism-core`, `aiprism-docx`, `aiprism-llm` and `aiprism-store`.
 
+pub mod accounts;
 pub mod chat;
 pub mod decisions;
 mod documents;
@@ -52,6 +53,10 @@ pub struct App {
     pub router: Option<Arc<Router>>,
     /// Built-in and uploaded review frameworks.
     pub frameworks: Arc<frameworks::FrameworkRegistry>,
+    /// Accounts, sessions and API tokens.
+    pub accounts: accounts::Accounts,
+    /// Whether requests must sign in, decided at start-up from `AIPRISM_AUTH` and the bind address.
+    pub auth: settings::EffectiveAuth,
     progress: Arc<watch::Sender<u64>>,
 }
 
@@ -71,14 +76,23 @@ pub struct AppParts {
 
 impl App {
     /// Wires the parts together and makes sure the local user exists. Installs the process's metrics
-    /// recorder when metrics are enabled.
+    /// recorder when metrics are enabled. Fails when the authentication mode cannot be used with the
+    /// bind address (single-user off loopback).
     pub async fn new(parts: AppParts) -> Result<Self, AppError> {
+        let auth = parts
+            .settings
+            .auth
+            .effective(parts.settings.server.bind)
+            .map_err(|e| AppError::invalid("auth_config", e.to_string()))?;
         if parts.settings.observability.metrics {
             metrics::install();
         }
         parts.store.upsert_user(&User::local()).await?;
         let (progress, _) = watch::channel(0);
+        let accounts = accounts::Accounts::new(parts.store.clone(), parts.settings.auth.clone());
         Ok(Self {
+            accounts,
+            auth,
             settings: Arc::new(parts.settings),
             store: parts.store,
             queue: parts.queue,
@@ -89,7 +103,7 @@ impl App {
         })
     }
 
-    /// The user requests act as until accounts exist.
+    /// The user every request acts as in single-user mode (and the CLI's `review`).
     pub fn local_user(&self) -> User {
         User::local()
     }

@@ -36,6 +36,8 @@ pub struct Settings {
     pub review: ReviewSettings,
     /// Redis, for shared sessions and limits when scaled out.
     pub redis: RedisSettings,
+    /// Who may sign in, and how sessions behave.
+    pub auth: AuthSettings,
     /// Logging and metrics.
     pub observability: ObservabilitySettings,
 }
@@ -254,6 +256,108 @@ pub struct RedisSettings {
     pub url: Option<SecretString>,
 }
 
+/// How requests are attributed to a user (`AIPRISM_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// Single-user when the server is bound to a loopback address, accounts otherwise.
+    #[default]
+    Auto,
+    /// Every request must be signed in (session cookie, API token or SSO header).
+    Accounts,
+    /// No sign-in: every request acts as the built-in local user. Only allowed on loopback.
+    SingleUser,
+}
+
+impl AuthMode {
+    /// The spelling used in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Auto => "auto",
+            AuthMode::Accounts => "accounts",
+            AuthMode::SingleUser => "single-user",
+        }
+    }
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(AuthMode::Auto),
+            "accounts" => Ok(AuthMode::Accounts),
+            "single-user" | "single_user" | "single" => Ok(AuthMode::SingleUser),
+            _ => Err("expected auto, accounts or single-user".into()),
+        }
+    }
+}
+
+/// The mode in effect once the bind address is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectiveAuth {
+    /// No sign-in; everything acts as the local user.
+    SingleUser,
+    /// Sign-in required.
+    Accounts,
+}
+
+/// Why an authentication setting cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    /// Single-user mode would give anyone who can reach the port full access.
+    #[error(
+        "AIPRISM_AUTH=single-user is refused because the server binds {0}, which is not a loopback address: \
+         anyone who can reach it would act as the local user. Bind 127.0.0.1, or use AIPRISM_AUTH=accounts."
+    )]
+    SingleUserNotOnLoopback(IpAddr),
+}
+
+/// Who may sign in, and how sessions behave.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `auto`, `accounts` or `single-user` (`AIPRISM_AUTH`).
+    pub mode: AuthMode,
+    /// A request header set by a trusted reverse proxy carrying the signed-in login name
+    /// (`AIPRISM_SSO_HEADER`); unset (the default) means no header is trusted.
+    pub sso_header: Option<String>,
+    /// Seconds without a request after which a session ends (`AIPRISM_SESSION_IDLE`).
+    pub session_idle_secs: u32,
+    /// Seconds after sign-in after which a session ends, active or not (`AIPRISM_SESSION_LIFETIME`).
+    pub session_lifetime_secs: u32,
+    /// Always mark the session cookie `Secure`, also for plain-HTTP requests (`AIPRISM_SECURE_COOKIES`);
+    /// it is marked `Secure` anyway when the request came over TLS (`X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
+    /// Seconds the first-admin sign-in link stays valid.
+    pub signin_link_secs: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Auto,
+            sso_header: None,
+            session_idle_secs: 12 * 3600,
+            session_lifetime_secs: 7 * 24 * 3600,
+            secure_cookies: false,
+            signin_link_secs: 3600,
+        }
+    }
+}
+
+impl AuthSettings {
+    /// The mode in effect for a server bound to `bind`: `auto` is single-user only on loopback, and
+    /// `single-user` is refused anywhere else.
+    pub fn effective(&self, bind: IpAddr) -> Result<EffectiveAuth, AuthConfigError> {
+        match (self.mode, bind.is_loopback()) {
+            (AuthMode::Accounts, _) | (AuthMode::Auto, false) => Ok(EffectiveAuth::Accounts),
+            (AuthMode::Auto | AuthMode::SingleUser, true) => Ok(EffectiveAuth::SingleUser),
+            (AuthMode::SingleUser, false) => Err(AuthConfigError::SingleUserNotOnLoopback(bind)),
+        }
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -402,6 +506,14 @@ impl Settings {
                     |u| aiprism_store::redact_url(u.expose_secret()),
                 ),
             ),
+            ("auth.mode", self.auth.mode.as_str().to_string()),
+            ("auth.sso_header", opt(&self.auth.sso_header)),
+            ("auth.session_idle_secs", self.auth.session_idle_secs.to_string()),
+            (
+                "auth.session_lifetime_secs",
+                self.auth.session_lifetime_secs.to_string(),
+            ),
+            ("auth.secure_cookies", self.auth.secure_cookies.to_string()),
             ("observability.log_level", self.observability.log_level.clone()),
             (
                 "observability.log_format",
@@ -409,5 +521,49 @@ impl Settings {
             ),
             ("observability.metrics", self.observability.metrics.to_string()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_is_single_user_only_on_loopback() {
+        let auth = AuthSettings::default();
+        let loopback = IpAddr::from([127, 0, 0, 1]);
+        let any = IpAddr::from([0, 0, 0, 0]);
+        assert_eq!(auth.effective(loopback).ok(), Some(EffectiveAuth::SingleUser));
+        assert_eq!(auth.effective(any).ok(), Some(EffectiveAuth::Accounts));
+        assert_eq!(
+            auth.effective("::1".parse().unwrap_or(loopback)).ok(),
+            Some(EffectiveAuth::SingleUser)
+        );
+    }
+
+    #[test]
+    fn single_user_is_refused_off_loopback_and_accounts_apply_everywhere() {
+        let single = AuthSettings {
+            mode: AuthMode::SingleUser,
+            ..AuthSettings::default()
+        };
+        let err = single.effective(IpAddr::from([10, 0, 0, 5]));
+        assert!(matches!(err, Err(AuthConfigError::SingleUserNotOnLoopback(_))));
+        let accounts = AuthSettings {
+            mode: AuthMode::Accounts,
+            ..AuthSettings::default()
+        };
+        assert_eq!(
+            accounts.effective(IpAddr::from([127, 0, 0, 1])).ok(),
+            Some(EffectiveAuth::Accounts)
+        );
+    }
+
+    #[test]
+    fn modes_parse_from_their_spellings() {
+        assert_eq!("accounts".parse::<AuthMode>().ok(), Some(AuthMode::Accounts));
+        assert_eq!("Single-User".parse::<AuthMode>().ok(), Some(AuthMode::SingleUser));
+        assert_eq!("auto".parse::<AuthMode>().ok(), Some(AuthMode::Auto));
+        assert!("everyone".parse::<AuthMode>().is_err());
     }
 }

@@ -73,6 +73,9 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format", message)
             }
             AppError::Conflict { message } => Self::new(StatusCode::CONFLICT, "conflict", message),
+            AppError::TooManyRequests { message } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message)
+            }
             AppError::Unavailable { message } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }

@@ -4,6 +4,7 @@
 //! DTO. Every error leaves as `{"error": {"code", "message"}}` with a 4xx for bad input. Depends on
 //! `aiprism-app` and `aiprism-core`; knows nothing of databases or file formats.
 
+mod auth;
 pub mod dto;
 mod error;
 mod metrics;
@@ -19,20 +20,15 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
+pub use routes::{ApiMethod, IdKind, RouteSpec, api_routes};
 
 /// The whole HTTP application for one [`App`].
 pub fn router(app: App) -> Router {
     let metrics_enabled = app.settings.observability.metrics;
-    let api = routes::documents::routes(&app)
-        .merge(routes::frameworks::routes())
-        .merge(routes::reviews::routes())
-        .merge(routes::findings::routes())
-        .merge(routes::models::routes())
-        .merge(routes::decisions::routes())
-        .merge(routes::activity::routes())
-        .merge(routes::chat::routes())
-        .merge(routes::statistics::routes())
-        .merge(routes::exports::routes());
+    let api = routes::api_router(&app).route_layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        auth::require_user,
+    ));
     let router = Router::new()
         .merge(routes::health::routes())
         .merge(metrics::routes())

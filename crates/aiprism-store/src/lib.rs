@@ -6,6 +6,7 @@
 //! Where behaviour must differ (job claiming, notifications), the code matches on the backend explicitly.
 //! This crate depends on `aiprism-core` only.
 
+mod accounts;
 mod activity;
 mod chat;
 mod decisions;
@@ -18,6 +19,7 @@ mod health;
 mod pool;
 pub mod queue;
 mod reviews;
+mod sessions;
 pub mod testing;
 
 use aiprism_core::{
@@ -75,6 +77,8 @@ pub trait Store:
     + ExportStore
     + FrameworkStore
     + HealthStore
+    + AccountStore
+    + SessionStore
 {
 }
 
@@ -89,6 +93,8 @@ impl<T> Store for T where
         + ExportStore
         + FrameworkStore
         + HealthStore
+        + AccountStore
+        + SessionStore
 {
 }
 
@@ -496,4 +502,130 @@ pub trait ExportStore: Send + Sync + 'static {
 
     /// A document's exports, newest first.
     async fn exports(&self, scope: &Scope, document: &DocumentId) -> StoreResult<Vec<aiprism_core::Export>>;
+}
+
+/// A user who can sign in: their user row plus a login name and (optionally) a password hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// The user (id, display name, role).
+    pub user: User,
+    /// The unique login name (normalised by the application).
+    pub login: String,
+    /// The argon2id PHC string; `None` for an account that signs in only by token or SSO.
+    pub password_hash: Option<String>,
+}
+
+/// An API token as stored: only the sha256 of the token itself is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRecord {
+    /// Stable id (for listing and revoking).
+    pub id: String,
+    /// Whose token it is.
+    pub user_id: UserId,
+    /// What the token is for, chosen by its owner.
+    pub label: String,
+    /// Hex sha256 of the token.
+    pub token_hash: String,
+    /// When it was made.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A one-time sign-in link (e.g. to create the first admin), stored by the hash of its token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigninLink {
+    /// Hex sha256 of the link's token.
+    pub token_hash: String,
+    /// What redeeming it does (`first_admin`).
+    pub purpose: String,
+    /// When it was made.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// After this it no longer works.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// When it was used; a used link never works again.
+    pub used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Accounts, API tokens and sign-in links. Not scoped by owner: these are what decide the owner.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Creates an account; [`StoreError::Conflict`] when the login or id is taken.
+    async fn create_account(&self, account: &Account) -> StoreResult<()>;
+
+    /// The account with this login, if any.
+    async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>>;
+
+    /// Every account that can sign in, by login.
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+
+    /// How many accounts can sign in (the built-in local user has no login and does not count).
+    async fn account_count(&self) -> StoreResult<u64>;
+
+    /// Replaces an account's password hash; `false` when there is no such account.
+    async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<bool>;
+
+    /// A user by id.
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>>;
+
+    /// Stores a new API token.
+    async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()>;
+
+    /// The user owning the token with this hash.
+    async fn user_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<User>>;
+
+    /// Stores a new sign-in link.
+    async fn insert_signin_link(&self, link: &SigninLink) -> StoreResult<()>;
+
+    /// A sign-in link by the hash of its token (used or not).
+    async fn signin_link(&self, token_hash: &str) -> StoreResult<Option<SigninLink>>;
+
+    /// Marks the link used and creates the account in one transaction; `false` (and nothing changed)
+    /// when the link is unknown, used or expired at `now`.
+    async fn redeem_signin_link(
+        &self,
+        token_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        account: &Account,
+    ) -> StoreResult<bool>;
+}
+
+/// A browser session as stored: only a hash of the session id (the cookie value) is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// Hex sha256 of the session id.
+    pub id_hash: String,
+    /// Who is signed in.
+    pub user_id: UserId,
+    /// Sign-in time.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last request seen (for idle expiry).
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    /// Absolute expiry, whatever the activity.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where browser sessions live. A trait of its own so sessions can move to a shared cache without
+/// touching accounts.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new session.
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+
+    /// A session by the hash of its id (expired or not: the caller decides).
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+
+    /// Records activity on a session.
+    async fn touch_session(&self, id_hash: &str, at: chrono::DateTime<chrono::Utc>) -> StoreResult<()>;
+
+    /// Ends a session; `false` when there was none.
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+
+    /// Ends every session of a user (after a password change); returns how many.
+    async fn delete_user_sessions(&self, user: &UserId) -> StoreResult<u64>;
+
+    /// Removes sessions past their absolute expiry (`expires_at <= now`) or idle since `idle_cutoff`.
+    async fn delete_expired_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        idle_cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64>;
 }

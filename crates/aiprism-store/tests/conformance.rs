@@ -64,7 +64,19 @@ conformance!(
     resetting_decisions_keeps_reviewer_comments,
     another_owner_cannot_decide_edit_or_reset,
     the_audit_trail_outlives_the_document,
+    an_account_is_found_by_login_and_logins_are_unique,
+    users_without_a_login_are_not_accounts,
+    a_password_hash_can_be_replaced,
+    an_api_token_resolves_to_its_owner_by_hash,
+    a_signin_link_works_once_and_creates_the_account,
+    an_expired_or_unknown_signin_link_creates_nothing,
+    a_session_is_read_touched_and_deleted,
+    expired_and_idle_sessions_are_pruned_and_a_user_can_be_signed_out_everywhere,
 );
+
+#[path = "conformance/accounts.rs"]
+mod accounts;
+use accounts::*;
 
 fn postgres_configured() -> bool {
     if std::env::var(testing::PG_URL_VAR).is_ok() {

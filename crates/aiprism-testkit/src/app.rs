@@ -102,6 +102,37 @@ impl TestApp {
         }
     }
 
+    /// A server in accounts mode (`AIPRISM_AUTH=accounts`): every request must sign in, by session
+    /// cookie or API token, although the server is on loopback.
+    pub async fn spawn_accounts(backend: Backend) -> Self {
+        Self::spawn_with(backend, |s| {
+            s.auth.mode = aiprism_app::settings::AuthMode::Accounts
+        })
+        .await
+    }
+
+    /// Creates an account with this password and an API token for it; returns the user and the token.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: aiprism_core::Role,
+        password: &str,
+    ) -> (aiprism_core::User, String) {
+        let user = self
+            .app
+            .accounts
+            .add_user(name, role, Some(password))
+            .await
+            .expect("creating a test user");
+        let token = self
+            .app
+            .accounts
+            .create_token(name, "test")
+            .await
+            .expect("creating a test token");
+        (user, token)
+    }
+
     /// The absolute URL of a path on this server.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)

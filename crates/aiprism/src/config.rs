@@ -222,6 +222,26 @@ const VARIABLES: &[Variable] = &[
         };
         Ok(())
     }),
+    var("AIPRISM_AUTH", |s, v| parse(v).map(|x| s.auth.mode = x)),
+    var("AIPRISM_SSO_HEADER", |s, v| {
+        let name = v.trim().to_ascii_lowercase();
+        if name.is_empty() {
+            s.auth.sso_header = None;
+            return Ok(());
+        }
+        check_header_name(&name)?;
+        s.auth.sso_header = Some(name);
+        Ok(())
+    }),
+    var("AIPRISM_SESSION_IDLE", |s, v| {
+        parse_range(v, 60, 31_536_000, "seconds").map(|x| s.auth.session_idle_secs = x)
+    }),
+    var("AIPRISM_SESSION_LIFETIME", |s, v| {
+        parse_range(v, 60, 31_536_000, "seconds").map(|x| s.auth.session_lifetime_secs = x)
+    }),
+    var("AIPRISM_SECURE_COOKIES", |s, v| {
+        parse_bool(v).map(|x| s.auth.secure_cookies = x)
+    }),
     var("LOG_LEVEL", |s, v| {
         s.observability.log_level = v.to_ascii_lowercase();
         Ok(())
@@ -339,6 +359,15 @@ where
     T::Err: std::fmt::Display,
 {
     v.parse::<T>().map_err(|e| e.to_string())
+}
+
+/// A header name is letters, digits and `-` (no spaces, no colon), e.g. `x-forwarded-user`.
+fn check_header_name(name: &str) -> Result<(), String> {
+    if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        Ok(())
+    } else {
+        Err("expected a header name such as X-Forwarded-User".into())
+    }
 }
 
 fn parse_bool(v: &str) -> Result<bool, String> {
@@ -463,6 +492,28 @@ mod tests {
         assert!(s.redis.url.is_none());
         assert_eq!(s.queue.sqs_queue_prefix, "team-");
         assert!(s.models_configured());
+    }
+
+    #[test]
+    fn auth_settings_come_from_the_environment() {
+        let s = load(
+            None,
+            &env_of(&[
+                ("AIPRISM_AUTH", "accounts"),
+                ("AIPRISM_SSO_HEADER", "X-Forwarded-User"),
+                ("AIPRISM_SESSION_IDLE", "3600"),
+                ("AIPRISM_SESSION_LIFETIME", "86400"),
+                ("AIPRISM_SECURE_COOKIES", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.auth.mode, aiprism_app::settings::AuthMode::Accounts);
+        assert_eq!(s.auth.sso_header.as_deref(), Some("x-forwarded-user"));
+        assert_eq!(s.auth.session_idle_secs, 3600);
+        assert_eq!(s.auth.session_lifetime_secs, 86400);
+        assert!(s.auth.secure_cookies);
+        assert!(load(None, &env_of(&[("AIPRISM_AUTH", "everyone")])).is_err());
+        assert!(load(None, &env_of(&[("AIPRISM_SSO_HEADER", "bad header:")])).is_err());
     }
 
     #[test]

@@ -59,8 +59,11 @@ enum Command {
     Migrate,
     /// Validate the configuration and reach every configured dependency.
     Check,
-    /// Manage users (accounts).
-    User,
+    /// Manage users (accounts): add, passwd, token.
+    User {
+        #[command(subcommand)]
+        action: commands::user::UserCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -126,9 +129,12 @@ async fn run(command: Command, mut settings: aiprism_app::Settings) -> ExitCode 
             };
             return commands::review::run(settings, args).await;
         }
-        Command::User => {
-            eprintln!("aiprism: this command is not yet available in this build");
-            return ExitCode::from(2);
+        Command::User { action } => {
+            if std::env::var_os("LOG_LEVEL").is_none() {
+                settings.observability.log_level = "warn".into();
+            }
+            logging::init(&settings);
+            commands::user::run(&settings, action).await
         }
     };
     match result {

@@ -1,34 +1,31 @@
 //! `GET /api/v1/documents/{id}/activity?format=json|csv`: the document's audit trail.
 
+use crate::auth::CurrentUser;
 use aiprism_app::App;
 use aiprism_core::DocumentId;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::dto::time;
 use crate::error::ApiError;
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new().route("/documents/{id}/activity", get(activity))
-}
-
 #[derive(Deserialize)]
-struct Format {
+pub(crate) struct Format {
     format: Option<String>,
 }
 
-async fn activity(
+pub(crate) async fn activity(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     Query(q): Query<Format>,
 ) -> Result<Response, ApiError> {
     let document = DocumentId::new(id);
-    let entries = app.activity(&app.local_user(), &document).await?;
+    let entries = app.activity(&user, &document).await?;
     match q.format.as_deref().unwrap_or("json") {
         "json" => {
             let rows: Vec<_> = entries

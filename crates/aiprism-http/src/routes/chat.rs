@@ -2,31 +2,25 @@
 //! stored reply (or, with `Accept: application/json`, answers 202 and the reply is produced by a job);
 //! `GET /api/v1/documents/{id}/chat` returns the conversation; `.../chat/export?format=text|markdown`.
 
+use crate::auth::CurrentUser;
 use std::convert::Infallible;
 
 use aiprism_app::App;
 use aiprism_app::chat::{ChatEvent, ChatJob};
 use aiprism_core::{ChatMessage, ChatRole, DocumentId, SectionId};
 use aiprism_store::queue::NewJob;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::dto::time;
 use crate::error::ApiError;
-
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/documents/{id}/chat", get(history).post(ask))
-        .route("/documents/{id}/chat/export", get(export))
-}
 
 /// `ChatMessage` as the API shows it.
 pub(crate) fn message_json(m: &ChatMessage) -> Value {
@@ -41,8 +35,12 @@ pub(crate) fn message_json(m: &ChatMessage) -> Value {
     })
 }
 
-async fn history(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let messages = app.chat_history(&app.local_user(), &DocumentId::new(id)).await?;
+pub(crate) async fn history(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let messages = app.chat_history(&user, &DocumentId::new(id)).await?;
     Ok(Json(
         json!({ "messages": messages.iter().map(message_json).collect::<Vec<_>>() }),
     ))
@@ -55,15 +53,15 @@ struct AskBody {
     section_id: Option<String>,
 }
 
-async fn ask(
+pub(crate) async fn ask(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body: AskBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("The request body is not valid: {e}")))?;
-    let user = app.local_user();
     let document = DocumentId::new(id);
     let question = app
         .ask(
@@ -125,17 +123,17 @@ async fn ask(
 }
 
 #[derive(Deserialize)]
-struct ExportQuery {
+pub(crate) struct ExportQuery {
     format: Option<String>,
 }
 
-async fn export(
+pub(crate) async fn export(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let document = DocumentId::new(id);
-    let user = app.local_user();
     let view = app.document(&user, &document).await?;
     let messages = app.chat_history(&user, &document).await?;
     let format = q.format.unwrap_or_else(|| "markdown".into());

@@ -2,29 +2,21 @@
 //! `POST /api/v1/findings/{id}/decision`, `PATCH/DELETE /api/v1/findings/{id}`,
 //! `POST /api/v1/documents/{id}/comments`, `POST /api/v1/documents/{id}/decisions/reset`.
 
+use crate::auth::CurrentUser;
 use aiprism_app::App;
 use aiprism_app::decisions::NewComment;
 use aiprism_core::{DocumentId, FindingId, FindingStatus, FindingType, Risk, SectionId};
 use aiprism_store::FindingEdit;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::dto::FindingDto;
 use crate::error::ApiError;
-
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/findings/{id}/decision", post(decide))
-        .route("/findings/{id}", axum::routing::patch(edit).delete(remove))
-        .route("/documents/{id}/comments", post(comment))
-        .route("/documents/{id}/decisions/reset", post(reset))
-}
 
 /// Parses a JSON body with the API's error shape: 400 for malformed JSON or unknown fields, 422 for a
 /// value out of its set.
@@ -49,19 +41,15 @@ struct DecisionBody {
     note: Option<String>,
 }
 
-async fn decide(
+pub(crate) async fn decide(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<FindingDto>, ApiError> {
     let b: DecisionBody = body(&bytes)?;
     let finding = app
-        .decide(
-            &app.local_user(),
-            &FindingId::new(id),
-            b.status,
-            b.note.as_deref(),
-        )
+        .decide(&user, &FindingId::new(id), b.status, b.note.as_deref())
         .await?;
     Ok(Json(finding.into()))
 }
@@ -80,8 +68,9 @@ struct EditBody {
     highlight_color: Option<String>,
 }
 
-async fn edit(
+pub(crate) async fn edit(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<FindingDto>, ApiError> {
@@ -104,14 +93,16 @@ async fn edit(
         ));
     }
     Ok(Json(
-        app.edit_finding(&app.local_user(), &FindingId::new(id), edit)
-            .await?
-            .into(),
+        app.edit_finding(&user, &FindingId::new(id), edit).await?.into(),
     ))
 }
 
-async fn remove(State(app): State<App>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.delete_comment(&app.local_user(), &FindingId::new(id)).await?;
+pub(crate) async fn remove(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_comment(&user, &FindingId::new(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,8 +120,9 @@ struct CommentBody {
     risk: Option<Risk>,
 }
 
-async fn comment(
+pub(crate) async fn comment(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<FindingDto>), ApiError> {
@@ -145,15 +137,15 @@ async fn comment(
         parent_id: b.parent_id.map(FindingId::new),
         risk: b.risk,
     };
-    let finding = app
-        .add_comment(&app.local_user(), &DocumentId::new(id), comment)
-        .await?;
+    let finding = app.add_comment(&user, &DocumentId::new(id), comment).await?;
     Ok((StatusCode::CREATED, Json(finding.into())))
 }
 
-async fn reset(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let reset = app
-        .reset_decisions(&app.local_user(), &DocumentId::new(id))
-        .await?;
+pub(crate) async fn reset(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let reset = app.reset_decisions(&user, &DocumentId::new(id)).await?;
     Ok(Json(json!({ "reset": reset })))
 }

@@ -1,33 +1,30 @@
 //! `POST/GET/DELETE /api/v1/documents...`
 
+use crate::auth::CurrentUser;
 use aiprism_app::{App, ReviewRequest, Upload};
 use aiprism_core::DocumentId;
+use axum::Json;
 use axum::extract::multipart::{Field, MultipartRejection};
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::get;
-use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::json;
 
 use crate::dto::{DocumentDto, DocumentSummaryDto};
 use crate::error::{ApiError, human_bytes};
 
-pub(crate) fn routes(app: &App) -> Router<App> {
-    // A multipart body carries the document and an optional guidelines file, each up to the limit,
-    // plus a little framing; each file is checked against the limit on its own below.
+/// The largest multipart body accepted: the document and an optional guidelines file, each up to the
+/// limit, plus a little framing (each file is checked against the limit on its own).
+pub(crate) fn body_limit(app: &App) -> usize {
     let max = app.settings.server.max_upload_bytes;
-    let body_limit = usize::try_from(max.saturating_mul(2).saturating_add(64 * 1024)).unwrap_or(usize::MAX);
-    Router::new()
-        .route(
-            "/documents",
-            get(list).post(upload).layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .route("/documents/{id}", get(show).delete(remove))
+    usize::try_from(max.saturating_mul(2).saturating_add(64 * 1024)).unwrap_or(usize::MAX)
 }
 
-async fn list(State(app): State<App>) -> Result<Json<serde_json::Value>, ApiError> {
-    let documents = app.documents(&app.local_user()).await?;
+pub(crate) async fn list(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let documents = app.documents(&user).await?;
     let documents: Vec<_> = documents
         .into_iter()
         .map(|d| DocumentSummaryDto::new(d.meta, d.section_count))
@@ -35,22 +32,29 @@ async fn list(State(app): State<App>) -> Result<Json<serde_json::Value>, ApiErro
     Ok(Json(json!({ "documents": documents })))
 }
 
-async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Json<DocumentDto>, ApiError> {
-    let user = app.local_user();
+pub(crate) async fn show(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentDto>, ApiError> {
     let id = DocumentId::new(id);
     let view = app.document(&user, &id).await?;
     let review = app.latest_review(&user, &id).await?;
     Ok(Json(DocumentDto::new(view, review)))
 }
 
-async fn remove(State(app): State<App>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.delete_document(&app.local_user(), &DocumentId::new(id))
-        .await?;
+pub(crate) async fn remove(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_document(&user, &DocumentId::new(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn upload(
+pub(crate) async fn upload(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<DocumentDto>), ApiError> {
@@ -128,7 +132,6 @@ async fn upload(
             "The uploaded file is empty.",
         ));
     }
-    let user = app.local_user();
     let start_review = upload.start_review;
     let view = app.upload(&user, upload).await?;
     let review = if start_review {

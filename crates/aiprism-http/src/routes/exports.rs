@@ -1,27 +1,20 @@
 //! Exports: `POST /api/v1/documents/{id}/exports`, `GET /api/v1/documents/{id}/exports`,
 //! `GET /api/v1/exports/{id}`, `GET /api/v1/exports/{id}/file` (downloads go by export id, never by name).
 
+use crate::auth::CurrentUser;
 use aiprism_app::App;
 use aiprism_app::exports::ExportRequest;
 use aiprism_core::{DocumentId, Export, ExportDestination, ExportId, ExportKind};
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::dto::time;
 use crate::error::ApiError;
-
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/documents/{id}/exports", post(create).get(list))
-        .route("/exports/{id}", get(show))
-        .route("/exports/{id}/file", get(file))
-}
 
 /// `Export` as the API shows it.
 fn export_json(e: &Export) -> Value {
@@ -60,8 +53,9 @@ fn download() -> ExportDestination {
     ExportDestination::Download
 }
 
-async fn create(
+pub(crate) async fn create(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -82,27 +76,37 @@ async fn create(
         include_pending: body.include_pending,
         tracked_changes: body.tracked_changes,
     };
-    let export = app
-        .export(&app.local_user(), &DocumentId::new(id), request)
-        .await?;
+    let export = app.export(&user, &DocumentId::new(id), request).await?;
     Ok((StatusCode::CREATED, Json(export_json(&export))))
 }
 
-async fn list(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let exports = app.exports(&app.local_user(), &DocumentId::new(id)).await?;
+pub(crate) async fn list(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let exports = app.exports(&user, &DocumentId::new(id)).await?;
     Ok(Json(
         json!({ "exports": exports.iter().map(export_json).collect::<Vec<_>>() }),
     ))
 }
 
-async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn show(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(export_json(
-        &app.export_record(&app.local_user(), &ExportId::new(id)).await?,
+        &app.export_record(&user, &ExportId::new(id)).await?,
     )))
 }
 
-async fn file(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (export, bytes) = app.export_file(&app.local_user(), &ExportId::new(id)).await?;
+pub(crate) async fn file(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (export, bytes) = app.export_file(&user, &ExportId::new(id)).await?;
     let mut response = (StatusCode::OK, Body::from(bytes)).into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&export.media_type) {

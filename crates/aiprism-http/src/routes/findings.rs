@@ -1,32 +1,29 @@
 //! `GET /api/v1/documents/{id}/findings?section=&status=&min_confidence=&source=`
 
+use crate::auth::CurrentUser;
 use aiprism_app::App;
 use aiprism_core::{DocumentId, FindingSource, FindingStatus, SectionId};
 use aiprism_store::FindingFilter;
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::dto::FindingDto;
 use crate::error::ApiError;
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new().route("/documents/{id}/findings", get(list))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FindingsQuery {
+pub(crate) struct FindingsQuery {
     section: Option<String>,
     status: Option<String>,
     min_confidence: Option<String>,
     source: Option<String>,
 }
 
-async fn list(
+pub(crate) async fn list(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     Query(q): Query<FindingsQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -60,7 +57,6 @@ async fn list(
             )),
         })
         .transpose()?;
-    let user = app.local_user();
     let document = DocumentId::new(id);
     let filter = FindingFilter {
         section: q.section.filter(|s| !s.is_empty()).map(SectionId::new),

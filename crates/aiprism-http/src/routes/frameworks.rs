@@ -1,25 +1,19 @@
 //! `GET /api/v1/frameworks`, `GET /api/v1/frameworks/{id}`, `POST /api/v1/frameworks` (TOML body, or
 //! multipart with a `file` field).
 
+use crate::auth::CurrentUser;
 use aiprism_app::App;
 use aiprism_app::frameworks::FrameworkInfo;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
 
 /// The largest framework file accepted.
 const MAX_FRAMEWORK_BYTES: usize = 512 * 1024;
-
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/frameworks", get(list).post(upload))
-        .route("/frameworks/{id}", get(show))
-}
 
 fn summary(info: &FrameworkInfo) -> Value {
     let f = &info.framework;
@@ -57,20 +51,21 @@ fn detail(info: &FrameworkInfo) -> Value {
     })
 }
 
-async fn list(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(State(app): State<App>) -> Result<Json<Value>, ApiError> {
     let frameworks = app.frameworks().await?;
     Ok(Json(
         json!({ "frameworks": frameworks.iter().map(summary).collect::<Vec<_>>() }),
     ))
 }
 
-async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let info = app.framework(&id).await?;
     Ok(Json(detail(&info)))
 }
 
-async fn upload(
+pub(crate) async fn upload(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -94,7 +89,7 @@ async fn upload(
             "Send the framework's TOML as the request body.",
         ));
     }
-    let info = app.upload_framework(&app.local_user(), source).await?;
+    let info = app.upload_framework(&user, source).await?;
     Ok((StatusCode::CREATED, Json(detail(&info))))
 }
 

@@ -1,18 +1,11 @@
 //! `GET /api/v1/models` (each endpoint's state) and `POST /api/v1/models/reset` (clear cooldowns).
 
 use aiprism_app::App;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/models", get(list))
-        .route("/models/reset", post(reset))
-}
-
-async fn list(State(app): State<App>) -> Json<Value> {
+pub(crate) async fn list(State(app): State<App>) -> Json<Value> {
     match &app.router {
         Some(router) => {
             let endpoints = router.snapshot().await;
@@ -27,7 +20,7 @@ async fn list(State(app): State<App>) -> Json<Value> {
     }
 }
 
-async fn reset(State(app): State<App>) -> Json<Value> {
+pub(crate) async fn reset(State(app): State<App>) -> Json<Value> {
     if let Some(router) = &app.router {
         router.reset().await;
     }

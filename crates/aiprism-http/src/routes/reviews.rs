@@ -1,16 +1,16 @@
 //! Reviews: start (202), read, cancel, and the progress event stream (SSE with `Last-Event-ID` resume).
 
+use crate::auth::CurrentUser;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
 use aiprism_app::{App, ReviewRequest};
 use aiprism_core::{DocumentId, ReviewEvent, ReviewEventKind, ReviewId, SectionId};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures::Stream;
 use serde::Deserialize;
 
@@ -20,14 +20,6 @@ use crate::error::ApiError;
 /// How often a stream looks for progress made by workers in other processes.
 const POLL: Duration = Duration::from_millis(500);
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/documents/{id}/reviews", post(start))
-        .route("/reviews/{id}", get(show))
-        .route("/reviews/{id}/cancel", post(cancel))
-        .route("/reviews/{id}/events", get(events))
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
@@ -35,8 +27,9 @@ struct StartBody {
     framework: Option<String>,
 }
 
-async fn start(
+pub(crate) async fn start(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<ReviewDto>), ApiError> {
@@ -53,28 +46,29 @@ async fn start(
             .map(|ids| ids.into_iter().map(SectionId::new).collect()),
         framework: body.framework,
     };
-    let review = app
-        .start_review(&app.local_user(), &DocumentId::new(id), request)
-        .await?;
+    let review = app.start_review(&user, &DocumentId::new(id), request).await?;
     Ok((StatusCode::ACCEPTED, Json(review.into())))
 }
 
-async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Json<ReviewDto>, ApiError> {
-    Ok(Json(
-        app.review(&app.local_user(), &ReviewId::new(id)).await?.into(),
-    ))
+pub(crate) async fn show(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ReviewDto>, ApiError> {
+    Ok(Json(app.review(&user, &ReviewId::new(id)).await?.into()))
 }
 
-async fn cancel(
+pub(crate) async fn cancel(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ReviewDto>), ApiError> {
-    let review = app.cancel_review(&app.local_user(), &ReviewId::new(id)).await?;
+    let review = app.cancel_review(&user, &ReviewId::new(id)).await?;
     Ok((StatusCode::ACCEPTED, Json(review.into())))
 }
 
 #[derive(Deserialize)]
-struct EventsQuery {
+pub(crate) struct EventsQuery {
     /// Resume after this event id (for clients that cannot set `Last-Event-ID`).
     after: Option<i64>,
 }
@@ -88,14 +82,15 @@ struct StreamState {
     changes: tokio::sync::watch::Receiver<u64>,
 }
 
-async fn events(
+pub(crate) async fn events(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let review = ReviewId::new(id);
-    app.review(&app.local_user(), &review).await?;
+    app.review(&user, &review).await?;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

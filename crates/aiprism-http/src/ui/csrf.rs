@@ -56,13 +56,26 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| (32..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// The sign-in forms: plain HTML forms that send the token as a `csrf` field, checked by their handlers
+/// with [`form_token_matches`].
+fn is_form_route(path: &str) -> bool {
+    path == "/login" || path == "/logout" || path.starts_with("/signin/")
+}
+
 /// Middleware: refuses a state-changing request that carries cookies but not the matching token.
+/// Requests authenticated by `Authorization: Bearer` are exempt: a browser never adds that header to a
+/// cross-site request, and such a request acts as the token's owner, not as the cookie's.
 pub(crate) async fn verify(request: Request, next: Next) -> Response {
     let unsafe_method = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if unsafe_method && request.headers().contains_key(header::COOKIE) && !token_matches(request.headers()) {
+    if unsafe_method
+        && request.headers().contains_key(header::COOKIE)
+        && !crate::auth::has_bearer(request.headers())
+        && !is_form_route(request.uri().path())
+        && !token_matches(request.headers())
+    {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "csrf",
@@ -72,6 +85,11 @@ pub(crate) async fn verify(request: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(request).await
+}
+
+/// Whether a form's `csrf` field matches the browser's CSRF cookie (double submit for plain forms).
+pub(crate) fn form_token_matches(headers: &HeaderMap, sent: &str) -> bool {
+    cookie_token(headers).is_some_and(|cookie| constant_time_eq(sent.trim().as_bytes(), cookie.as_bytes()))
 }
 
 fn token_matches(headers: &HeaderMap) -> bool {

@@ -8,6 +8,7 @@
 mod assets;
 pub(crate) mod csrf;
 mod pages;
+mod session;
 mod views;
 
 use aiprism_app::App;
@@ -24,6 +25,9 @@ pub(crate) fn routes() -> Router<App> {
         .route("/documents/{id}", get(pages::review))
         .route("/documents/{id}/statistics", get(pages::statistics))
         .route("/dashboard", get(pages::dashboard))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", get(session::logout_form).post(session::logout))
+        .route("/signin/{token}", get(session::signin_form).post(session::signin))
         .route("/static/{*path}", get(assets::serve))
         .layer(CompressionLayer::new())
 }

@@ -2,10 +2,11 @@
 //! `Cache-Control: no-cache` (always revalidated, so a reload shows the current state) and set the CSRF
 //! cookie when the browser has none.
 
+use crate::auth::CurrentUser;
 use std::collections::HashMap;
 
 use aiprism_app::{App, AppError};
-use aiprism_core::{DocumentId, FindingSource, FindingStatus, Scope};
+use aiprism_core::{DocumentId, FindingSource, FindingStatus, Scope, User};
 use aiprism_store::FindingFilter;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -21,7 +22,7 @@ use crate::dto::ReviewDto;
 use crate::error::human_bytes;
 
 /// Renders a template into an HTML response with the page headers.
-fn render(template: &impl Template, token: &PageToken, status: StatusCode) -> Response {
+pub(super) fn render(template: &impl Template, token: &PageToken, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => {
             let mut response = (status, html).into_response();
@@ -48,7 +49,7 @@ fn render(template: &impl Template, token: &PageToken, status: StatusCode) -> Re
 }
 
 /// An HTML error page for a failed page request (the API's JSON errors are for scripts).
-fn error_page(error: AppError, token: &PageToken) -> Response {
+pub(super) fn error_page(error: AppError, token: &PageToken) -> Response {
     let (status, heading, message) = match error {
         AppError::NotFound { what } => (
             StatusCode::NOT_FOUND,
@@ -78,17 +79,20 @@ fn error_page(error: AppError, token: &PageToken) -> Response {
 }
 
 /// `GET /`: the upload form and the user's documents, newest first.
-pub(crate) async fn documents(State(app): State<App>, headers: HeaderMap) -> Response {
+pub(crate) async fn documents(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+) -> Response {
     let token = page_token(&headers);
-    match documents_page(&app, &token).await {
+    match documents_page(&app, &user, &token).await {
         Ok(page) => render(&page, &token, StatusCode::OK),
         Err(e) => error_page(e, &token),
     }
 }
 
-async fn documents_page(app: &App, token: &PageToken) -> Result<DocumentsPage, AppError> {
-    let user = app.local_user();
-    let scope = Scope::of(&user);
+async fn documents_page(app: &App, user: &User, token: &PageToken) -> Result<DocumentsPage, AppError> {
+    let scope = Scope::of(user);
     let default_framework = &app.settings.review.default_framework;
     let frameworks = app
         .frameworks()
@@ -101,9 +105,9 @@ async fn documents_page(app: &App, token: &PageToken) -> Result<DocumentsPage, A
         })
         .collect();
     let mut rows = Vec::new();
-    for summary in app.documents(&user).await? {
+    for summary in app.documents(user).await? {
         let meta = summary.meta;
-        let review = app.latest_review(&user, &meta.id).await?;
+        let review = app.latest_review(user, &meta.id).await?;
         let findings = app
             .store
             .findings(&scope, &meta.id, &FindingFilter::default())
@@ -144,7 +148,8 @@ async fn documents_page(app: &App, token: &PageToken) -> Result<DocumentsPage, A
     }
     let max = app.settings.server.max_upload_bytes;
     Ok(DocumentsPage {
-        shell: Shell::new("Documents", token.value.clone(), "documents", "js/documents.js"),
+        shell: Shell::new("Documents", token.value.clone(), "documents", "js/documents.js")
+            .signed_in(app, user),
         frameworks,
         max_upload_bytes: max,
         max_upload_label: human_bytes(max),
@@ -155,12 +160,13 @@ async fn documents_page(app: &App, token: &PageToken) -> Result<DocumentsPage, A
 /// `GET /documents/{id}?section=`: the review workspace, opened on the requested section.
 pub(crate) async fn review(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let token = page_token(&headers);
-    match review_page(&app, &token, id, query.get("section")).await {
+    match review_page(&app, &user, &token, id, query.get("section")).await {
         Ok(page) => render(&page, &token, StatusCode::OK),
         Err(e) => error_page(e, &token),
     }
@@ -168,14 +174,14 @@ pub(crate) async fn review(
 
 async fn review_page(
     app: &App,
+    user: &User,
     token: &PageToken,
     id: String,
     wanted: Option<&String>,
 ) -> Result<ReviewPage, AppError> {
-    let user = app.local_user();
     let id = DocumentId::new(id);
-    let view = app.document(&user, &id).await?;
-    let review = app.latest_review(&user, &id).await?;
+    let view = app.document(user, &id).await?;
+    let review = app.latest_review(user, &id).await?;
     let review_json = serde_json::to_string(&review.map(ReviewDto::from))
         .map_err(|e| AppError::Internal(format!("serialising a review: {e}")))?;
     let current = wanted
@@ -210,7 +216,8 @@ async fn review_page(
         .collect();
     let meta = view.meta;
     Ok(ReviewPage {
-        shell: Shell::new(meta.filename.clone(), token.value.clone(), "", "js/review.js"),
+        shell: Shell::new(meta.filename.clone(), token.value.clone(), "", "js/review.js")
+            .signed_in(app, user),
         document_id: meta.id.as_str().to_string(),
         filename: meta.filename,
         framework: meta.framework,
@@ -229,11 +236,11 @@ async fn review_page(
 /// `GET /documents/{id}/statistics`: charts and the activity log of one document.
 pub(crate) async fn statistics(
     State(app): State<App>,
+    CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let token = page_token(&headers);
-    let user = app.local_user();
     match app.document(&user, &DocumentId::new(id)).await {
         Ok(view) => {
             let page = StatisticsPage {
@@ -242,7 +249,8 @@ pub(crate) async fn statistics(
                     token.value.clone(),
                     "",
                     "js/statistics.js",
-                ),
+                )
+                .signed_in(&app, &user),
                 document_id: view.meta.id.as_str().to_string(),
                 filename: view.meta.filename,
             };
@@ -253,10 +261,15 @@ pub(crate) async fn statistics(
 }
 
 /// `GET /dashboard`: statistics across the user's documents and the model chain's state.
-pub(crate) async fn dashboard(headers: HeaderMap) -> Response {
+pub(crate) async fn dashboard(
+    State(app): State<App>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+) -> Response {
     let token = page_token(&headers);
     let page = DashboardPage {
-        shell: Shell::new("Dashboard", token.value.clone(), "dashboard", "js/dashboard.js"),
+        shell: Shell::new("Dashboard", token.value.clone(), "dashboard", "js/dashboard.js")
+            .signed_in(&app, &user),
     };
     render(&page, &token, StatusCode::OK)
 }

@@ -21,6 +21,8 @@ pub(crate) struct Shell {
     pub(crate) entry: String,
     /// Every module the entry imports, for `<link rel="modulepreload">`.
     pub(crate) preload: Vec<String>,
+    /// Who is signed in, shown with a sign-out link (accounts mode only).
+    pub(crate) user: Option<String>,
 }
 
 impl Shell {
@@ -36,7 +38,16 @@ impl Shell {
             icon: a.url("img/icon.svg"),
             entry: a.url(entry),
             preload: a.module_graph(entry),
+            user: None,
         }
+    }
+
+    /// Shows who is signed in (and the sign-out link) when sign-in is required.
+    pub(crate) fn signed_in(mut self, app: &aiprism_app::App, user: &aiprism_core::User) -> Self {
+        if app.auth == aiprism_app::settings::EffectiveAuth::Accounts {
+            self.user = Some(user.name.clone());
+        }
+        self
     }
 }
 
@@ -146,4 +157,41 @@ pub(crate) struct ErrorPage {
     pub(crate) shell: Shell,
     pub(crate) heading: String,
     pub(crate) message: String,
+}
+
+/// `GET /login`: the sign-in form.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    pub(crate) shell: Shell,
+    /// Where to go after signing in (a local path).
+    pub(crate) next: String,
+    /// The name typed before a failed attempt.
+    pub(crate) name: String,
+    /// Why the last attempt failed.
+    pub(crate) error: Option<String>,
+}
+
+/// `GET /logout`: confirms signing out.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub(crate) struct LogoutPage {
+    pub(crate) shell: Shell,
+    /// Who is signed in.
+    pub(crate) name: String,
+}
+
+/// `GET /signin/{token}`: create the first admin through a one-time link.
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub(crate) struct SigninPage {
+    pub(crate) shell: Shell,
+    /// The link's token (it is in the URL already).
+    pub(crate) token: String,
+    /// The name typed before a failed attempt.
+    pub(crate) name: String,
+    /// Shortest accepted password.
+    pub(crate) min_password: usize,
+    /// Why the last attempt failed.
+    pub(crate) error: Option<String>,
 }

@@ -2,12 +2,14 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
+mod accounts;
 mod chat;
 mod corpus;
 mod decisions;
 mod documents;
 mod exports;
 mod frameworks;
+mod isolation;
 mod metrics;
 mod reviews;
 mod statistics;

@@ -5,6 +5,7 @@ pub mod migrate;
 pub mod review;
 pub mod sarif;
 pub mod serve;
+pub mod user;
 pub mod worker;
 
 use std::sync::Arc;

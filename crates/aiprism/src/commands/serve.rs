@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use aiprism_app::Settings;
+use aiprism_app::settings::EffectiveAuth;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
@@ -23,6 +24,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         objects = app.objects.description(),
         "aiprism is serving"
     );
+    announce_auth(&app, local).await?;
     if !models {
         tracing::info!("no model configured: the built-in rule reviewer runs alone");
     }
@@ -53,6 +55,43 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         let _ = workers.await;
     }
     tracing::info!("aiprism stopped");
+    Ok(())
+}
+
+/// Says at start-up whether sign-in is required, and in accounts mode without any account prints a
+/// one-time link that creates the first admin (to stderr only: the link is a secret).
+async fn announce_auth(app: &aiprism_app::App, local: SocketAddr) -> anyhow::Result<()> {
+    match app.auth {
+        EffectiveAuth::SingleUser => tracing::info!(
+            "single-user mode: no sign-in because the server is bound to loopback; \
+             set AIPRISM_AUTH=accounts to require it"
+        ),
+        EffectiveAuth::Accounts => {
+            tracing::info!("accounts mode: every request must sign in");
+            if app.accounts.needs_first_admin().await? {
+                let token = app.accounts.first_admin_link().await?;
+                let host = if local.ip().is_unspecified() {
+                    "localhost".to_string()
+                } else {
+                    local.ip().to_string()
+                };
+                let host = if local.is_ipv6() && !local.ip().is_unspecified() {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                let minutes = app.settings.auth.signin_link_secs / 60;
+                tracing::warn!(
+                    "no account exists yet: open the sign-in link printed on stderr to create the first admin"
+                );
+                eprintln!(
+                    "No account exists yet. Create the first admin within {minutes} minutes at this one-time link:\n  \
+                     http://{host}:{}/signin/{token}",
+                    local.port()
+                );
+            }
+        }
+    }
     Ok(())
 }
 

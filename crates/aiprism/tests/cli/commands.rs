@@ -113,9 +113,142 @@ async fn migrate_works_on_postgres() {
 }
 
 #[test]
-fn commands_of_later_parts_say_they_are_not_available_yet() {
+fn user_commands_create_a_user_set_a_password_and_print_a_token_once() {
     let dir = tempfile::tempdir().unwrap();
-    let output = aiprism(dir.path()).arg("user").output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not yet available"));
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut command = aiprism(dir.path());
+        command.arg("user").args(args);
+        command.stdin(std::process::Stdio::piped());
+        command.stdout(std::process::Stdio::piped());
+        command.stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut input = child.stdin.take().unwrap();
+            if let Some(text) = stdin {
+                input.write_all(text.as_bytes()).unwrap();
+            }
+        }
+        child.wait_with_output().unwrap()
+    };
+    let added = run(
+        &["add", "Alice", "--role", "admin", "--password-stdin"],
+        Some("s3cret-pass\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(stdout.contains("created Alice (admin"), "{stdout}");
+    assert!(!stdout.contains("s3cret-pass"), "the password is never echoed");
+
+    let again = run(&["add", "alice", "--password-stdin"], Some("another-pass\n"));
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let weak = run(&["passwd", "alice", "--password-stdin"], Some("short\n"));
+    assert_eq!(weak.status.code(), Some(1));
+    let generated = run(&["passwd", "alice"], None);
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&generated.stdout).contains("password (shown once): "));
+
+    let token = run(&["token", "alice", "--label", "ci"], None);
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let printed = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    assert!(printed.starts_with("aip_") && printed.len() == 68, "{printed}");
+
+    let missing = run(&["token", "nobody"], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+}
+
+/// Starts `serve` with stderr captured; returns the child and stderr lines up to the "listening" line
+/// (printed on stdout, after the start-up messages).
+fn serve_with_stderr(
+    command: &mut std::process::Command,
+    needle: &str,
+) -> (std::process::Child, Vec<String>) {
+    use std::io::BufRead;
+    let mut child = command
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-workers"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        let done = line.contains(needle);
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, seen)
+}
+
+#[test]
+fn serve_on_loopback_says_it_is_in_single_user_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = aiprism(dir.path());
+    command.env("LOG_LEVEL", "info");
+    let (mut child, lines) = serve_with_stderr(&mut command, "single-user mode");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("single-user mode") && l.contains("AIPRISM_AUTH=accounts")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn serve_in_accounts_mode_without_accounts_prints_a_one_time_sign_in_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = aiprism(dir.path());
+    command.env("AIPRISM_AUTH", "accounts");
+    let (mut child, lines) = serve_with_stderr(&mut command, "/signin/");
+    let link = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("http://"))
+        .map(|rest| format!("http://{rest}"));
+    let page = link
+        .as_deref()
+        .map(|url| reqwest::blocking::get(url).unwrap().status());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        link.as_deref().is_some_and(|l| l.contains("/signin/")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        page,
+        Some(reqwest::StatusCode::OK),
+        "the link opens the first-admin form"
+    );
+}
+
+#[test]
+fn single_user_mode_is_refused_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aiprism(dir.path())
+        .env("AIPRISM_AUTH", "single-user")
+        .args(["serve", "--bind", "0.0.0.0:0", "--no-workers"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a loopback address"), "{stderr}");
 }
