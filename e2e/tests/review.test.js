@@ -281,6 +281,10 @@ test('the dashboard resets cooldowns, the theme toggle persists, and ? lists the
   await page.goto('/dashboard');
   await page.locator('#model-rows tr').first().waitFor();
   assert.match(await page.textContent('#model-rows'), /claude|anthropic/i);
+  // The log across documents links entries to their document (the upload and the decisions made above).
+  await page.locator('#recent-activity-rows a').first().waitFor();
+  assert.match(await page.textContent('#recent-activity-rows'), /incident\.docx/);
+  assert.match(await page.textContent('#recent-activity-rows'), /finding_accepted|document_uploaded/);
   await page.click('#reset-cooldowns');
   await page.locator('.toast-success').waitFor();
 

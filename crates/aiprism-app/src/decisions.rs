@@ -230,6 +230,15 @@ impl App {
         Ok(entries)
     }
 
+    /// The user's newest audit entries across all their documents (everyone's for admins), newest first;
+    /// `limit` is clamped to 1..=1000.
+    pub async fn recent_activity(&self, user: &User, limit: u32) -> Result<Vec<Activity>, AppError> {
+        Ok(self
+            .store
+            .recent_activity(&Scope::of(user), limit.clamp(1, 1000))
+            .await?)
+    }
+
     /// Appends to the audit trail; a failure is logged, never shown (the action itself succeeded).
     pub(crate) async fn record(
         &self,

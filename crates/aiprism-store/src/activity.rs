@@ -58,24 +58,40 @@ impl ActivityStore for SqlStore {
                 .fetch_all(p)
                 .await
         });
-        rows.map_err(map_err)?
-            .into_iter()
-            .map(|r| {
-                Ok(Activity {
-                    id: r.id,
-                    document_id: r.document_id.map(DocumentId::new),
-                    owner: UserId::new(r.owner_id),
-                    actor_id: UserId::new(r.actor_id),
-                    actor_name: r.actor_name,
-                    action: r
-                        .action
-                        .parse()
-                        .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
-                    details: serde_json::from_str(&r.details)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    at: r.at,
-                })
-            })
-            .collect()
+        into_activities(rows.map_err(map_err)?)
     }
+
+    async fn recent_activity(&self, scope: &Scope, limit: u32) -> StoreResult<Vec<Activity>> {
+        let sql = "SELECT id, document_id, owner_id, actor_id, actor_name, action, details, at FROM activity \
+                   WHERE (CAST($1 AS TEXT) IS NULL OR owner_id = $1) ORDER BY id DESC LIMIT $2";
+        let owner = owner_filter(scope);
+        let rows: Result<Vec<ActivityRow>, sqlx::Error> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
+                .bind(owner.as_deref())
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await
+        });
+        into_activities(rows.map_err(map_err)?)
+    }
+}
+
+fn into_activities(rows: Vec<ActivityRow>) -> StoreResult<Vec<Activity>> {
+    rows.into_iter()
+        .map(|r| {
+            Ok(Activity {
+                id: r.id,
+                document_id: r.document_id.map(DocumentId::new),
+                owner: UserId::new(r.owner_id),
+                actor_id: UserId::new(r.actor_id),
+                actor_name: r.actor_name,
+                action: r
+                    .action
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+                details: serde_json::from_str(&r.details).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                at: r.at,
+            })
+        })
+        .collect()
 }

@@ -429,6 +429,9 @@ pub trait ActivityStore: Send + Sync + 'static {
 
     /// A document's entries, oldest first (also after the document was deleted, for its owner).
     async fn activity(&self, scope: &Scope, document: &DocumentId) -> StoreResult<Vec<Activity>>;
+
+    /// The newest `limit` entries across every document in scope, newest first (the dashboard's log).
+    async fn recent_activity(&self, scope: &Scope, limit: u32) -> StoreResult<Vec<Activity>>;
 }
 
 /// The conversation about each document.

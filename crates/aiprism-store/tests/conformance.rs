@@ -64,6 +64,7 @@ conformance!(
     resetting_decisions_keeps_reviewer_comments,
     another_owner_cannot_decide_edit_or_reset,
     the_audit_trail_outlives_the_document,
+    recent_activity_is_newest_first_across_documents_and_scoped_by_owner,
     an_account_is_found_by_login_and_logins_are_unique,
     users_without_a_login_are_not_accounts,
     a_password_hash_can_be_replaced,
@@ -1026,4 +1027,43 @@ async fn the_audit_trail_outlives_the_document(store: SqlStore) {
             aiprism_core::ActivityAction::DocumentDeleted
         ]
     );
+}
+
+async fn recent_activity_is_newest_first_across_documents_and_scoped_by_owner(store: SqlStore) {
+    let entry = |owner: &User, document: &str, n: u32| NewActivity {
+        document_id: Some(DocumentId::new(document)),
+        owner: owner.id.clone(),
+        actor: actor(owner),
+        action: aiprism_core::ActivityAction::CommentAdded,
+        details: serde_json::json!({ "n": n }),
+    };
+    for n in 0..5 {
+        let document = if n % 2 == 0 { "doc_a1" } else { "doc_a2" };
+        store
+            .record_activity(&entry(&alice(), document, n))
+            .await
+            .unwrap();
+        store.record_activity(&entry(&bob(), "doc_b1", n)).await.unwrap();
+    }
+    let recent = store.recent_activity(&scope(&alice()), 3).await.unwrap();
+    let seen: Vec<(String, u64)> = recent
+        .iter()
+        .map(|a| {
+            (
+                a.document_id.as_ref().unwrap().as_str().to_string(),
+                a.details["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("doc_a1".to_string(), 4),
+            ("doc_a2".to_string(), 3),
+            ("doc_a1".to_string(), 2)
+        ],
+        "newest first, across alice's documents, limited"
+    );
+    assert!(recent.iter().all(|a| a.owner == alice().id), "never bob's");
+    assert_eq!(store.recent_activity(&Scope::All, 100).await.unwrap().len(), 10);
 }

@@ -129,6 +129,7 @@ static API_ROUTES: &[RouteSpec] = &[
     route!(Get, "/documents/{id}/activity", Document, |_| get(
         activity::activity
     )),
+    route!(Get, "/activity", None, |_| get(activity::recent)),
     route!(Get, "/documents/{id}/chat", Document, |_| get(chat::history)),
     route!(Post, "/documents/{id}/chat", Document, |_| post(chat::ask)),
     route!(Get, "/documents/{id}/chat/export", Document, |_| get(

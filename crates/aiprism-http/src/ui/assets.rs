@@ -44,6 +44,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("js/chat.js", include_str!("../../static/js/chat.js")),
     ("js/export.js", include_str!("../../static/js/export.js")),
     ("js/charts.js", include_str!("../../static/js/charts.js")),
+    (
+        "js/activity-log.js",
+        include_str!("../../static/js/activity-log.js"),
+    ),
     ("js/review.js", include_str!("../../static/js/review.js")),
     ("js/statistics.js", include_str!("../../static/js/statistics.js")),
     ("js/dashboard.js", include_str!("../../static/js/dashboard.js")),

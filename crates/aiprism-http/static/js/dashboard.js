@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { $, clear, h } from './dom.js';
 import { barChart, lineChart, statCards } from './charts.js';
 import { toast, toastError } from './toast.js';
+import { renderActivity } from './activity-log.js';
 
 const status = $('#dashboard-status');
 
@@ -93,7 +94,18 @@ $('#reset-cooldowns').addEventListener('click', async () => {
   }
 });
 
-const results = await Promise.allSettled([loadStatistics(), api.get('/api/v1/models').then(renderModels)]);
+/** The newest entries of the trail across the user's documents, each linked to its document. */
+async function loadActivity() {
+  const [log, list] = await Promise.all([api.get('/api/v1/activity?limit=50'), api.get('/api/v1/documents')]);
+  const names = new Map((list.documents || []).map((d) => [d.id, d.filename]));
+  renderActivity('#recent-activity-rows', log.activity || [], names);
+}
+
+const results = await Promise.allSettled([
+  loadStatistics(),
+  api.get('/api/v1/models').then(renderModels),
+  loadActivity(),
+]);
 const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
 status.textContent = failed.length ? `Some data could not be loaded: ${failed.join(' ')}` : '';
 status.classList.toggle('error-text', failed.length > 0);

@@ -2,7 +2,8 @@
 // top categories) and the activity log with a CSV download.
 import './shell.js';
 import { api } from './api.js';
-import { $, clear, formatTime, h, percent } from './dom.js';
+import { $, percent } from './dom.js';
+import { renderActivity } from './activity-log.js';
 import { barChart, lineChart, stackedBars, statCards } from './charts.js';
 
 const root = $('#statistics');
@@ -51,34 +52,9 @@ async function loadStatistics() {
   );
 }
 
-/** An activity entry's details as "key: value" pairs (empty values left out). */
-function describe(details) {
-  if (details === null || details === undefined) return '';
-  if (typeof details !== 'object') return String(details);
-  return Object.entries(details)
-    .filter(([, v]) => v !== null && v !== '' && !(Array.isArray(v) && !v.length))
-    .map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
-    .join(' · ');
-}
-
 async function loadActivity() {
   const answer = await api.get(`/api/v1/documents/${id}/activity?format=json`);
-  const rows = $('#activity-rows');
-  clear(rows);
-  for (const entry of answer.activity || []) {
-    const details = describe(entry.details);
-    rows.append(
-      h(
-        'tr',
-        {},
-        h('td', {}, h('time', { attrs: { datetime: entry.at }, text: formatTime(entry.at) })),
-        h('td', { text: entry.actor || '' }),
-        h('td', { text: entry.action || '' }),
-        h('td', { class: 'details', text: details }),
-      ),
-    );
-  }
-  if (!rows.children.length) rows.append(h('tr', {}, h('td', { attrs: { colspan: 4 }, class: 'muted', text: 'No activity yet.' })));
+  renderActivity('#activity-rows', answer.activity || []);
 }
 
 const results = await Promise.allSettled([loadStatistics(), loadActivity()]);

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 aiprism_testkit::on_each_backend!(
     document_statistics_count_what_is_stored,
     rejecting_a_category_again_and_again_ranks_it_down_and_lowers_its_confidence,
+    the_activity_log_across_documents_is_newest_first_in_json_and_csv,
 );
 
 fn writeup() -> Vec<u8> {
@@ -138,5 +139,54 @@ async fn rejecting_a_category_again_and_again_ranks_it_down_and_lowers_its_confi
             .unwrap()
             .iter()
             .all(|f| f["id"] != placeholder["id"])
+    );
+}
+
+async fn the_activity_log_across_documents_is_newest_first_in_json_and_csv(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (first, _) = reviewed(&app).await;
+    let (second, findings) = reviewed(&app).await;
+    decide(&app, findings[0]["id"].as_str().unwrap(), "accepted").await;
+    let (status, log) = app.get_json("/api/v1/activity?limit=500").await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = log["activity"].as_array().unwrap();
+    let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    assert_eq!(entries[0]["action"], "finding_accepted", "{log}");
+    assert_eq!(entries[0]["document_id"], second["id"]);
+    for doc in [&first, &second] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["document_id"] == doc["id"] && e["action"] == "document_uploaded"),
+            "{log}"
+        );
+    }
+    let (_, one) = app.get_json("/api/v1/activity?limit=1").await;
+    assert_eq!(one["activity"].as_array().unwrap().len(), 1);
+
+    let response = app
+        .client
+        .get(app.url("/api/v1/activity?format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = response.text().await.unwrap();
+    assert!(
+        csv.starts_with("id,at,actor,action,details,document_id\r\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), entries.len() + 1);
+    let (status, body) = app.get_json("/api/v1/activity?format=xml").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_format"))
     );
 }
