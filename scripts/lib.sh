@@ -189,3 +189,40 @@ ensure_e2e_deps() {
     (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || die "npm ci in e2e/ failed"
   fi
 }
+
+# Makes sure a Redis server answers on 127.0.0.1:6379 (or AIPRISM_TEST_REDIS_URL) and exports
+# AIPRISM_TEST_REDIS_URL for the shared-session and shared-limit tests. Installs Debian's redis-server
+# and starts it (in memory only) when missing. Locally a failure is a warning (the Redis tests then print
+# a note and skip); with CI=true it is fatal.
+ensure_redis() {
+  export AIPRISM_TEST_REDIS_URL="${AIPRISM_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+  if redis_up; then return 0; fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing Redis"
+    apt_install redis-server || true
+  fi
+  if command -v redis-server >/dev/null 2>&1; then
+    log "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null 2>&1 || true
+    for _ in $(seq 1 30); do redis_up && break; sleep 0.5; done
+  fi
+  if ! redis_up; then
+    if is_ci; then die "Redis is not reachable at $AIPRISM_TEST_REDIS_URL (CI requires it)"; fi
+    log "warning: Redis is not reachable; the Redis tests will not run"
+    unset AIPRISM_TEST_REDIS_URL
+  fi
+  return 0
+}
+
+# Whether Redis answers PING at AIPRISM_TEST_REDIS_URL's host and port.
+redis_up() {
+  python3 - "$AIPRISM_TEST_REDIS_URL" <<'PY' >/dev/null 2>&1
+import socket, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.create_connection((u.hostname or "127.0.0.1", u.port or 6379), timeout=1)
+s.sendall(b"PING\r\n")
+assert s.recv(64).startswith(b"+PONG")
+PY
+}
