@@ -102,6 +102,7 @@ fn open_with(
     let names = NameIndex::new(&archive);
     let mut rd = EntryReader {
         limits,
+        input: bytes,
         input_len: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
         total: 0,
         buf: vec![0; CHUNK],
@@ -245,6 +246,8 @@ pub(crate) fn scan_ids(bytes: &[u8], out: &mut Vec<i64>) {
 /// Decompresses entries with the limits applied to the bytes actually produced.
 struct EntryReader<'l> {
     limits: &'l Limits,
+    /// The whole package, so stored and deflated entries are read from their bytes in place.
+    input: &'l [u8],
     input_len: u64,
     total: u64,
     buf: Vec<u8>,
@@ -262,6 +265,9 @@ impl EntryReader<'_> {
     ) -> Result<Vec<u8>, ReadError> {
         if let Some(d) = self.done.get_mut(index) {
             *d = true;
+        }
+        if let Some(out) = self.read_in_place(archive, index, keep)? {
+            return Ok(out);
         }
         let mut file = archive.by_index(index).map_err(zip_error)?;
         if file.encrypted() {
@@ -310,6 +316,123 @@ impl EntryReader<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+impl EntryReader<'_> {
+    /// The fast path of [`EntryReader::read`] for the two methods .docx files use: the entry's
+    /// bytes are taken from the package in place and inflated straight into the output's spare
+    /// capacity (no intermediate buffers, no zero-filling), with the same limits and the CRC
+    /// checked at the end. `None` sends anything else (other methods, entries whose data does not
+    /// lie inside the package) to the zip crate's reader, which reports the problem.
+    fn read_in_place(
+        &mut self,
+        archive: &mut ZipArchive<Cursor<&[u8]>>,
+        index: usize,
+        keep: bool,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
+        let (name, method, crc, start, compressed, declared) = {
+            let file = archive.by_index_raw(index).map_err(zip_error)?;
+            if file.encrypted() {
+                return Err(ReadError::Encrypted);
+            }
+            let name = file.name().map(|n| n.into_owned()).unwrap_or_default();
+            (
+                name,
+                file.compression(),
+                file.crc32(),
+                file.data_start(),
+                file.compressed_size(),
+                file.size(),
+            )
+        };
+        let data = start.and_then(|start| {
+            let start = usize::try_from(start).ok()?;
+            let end = start.checked_add(usize::try_from(compressed).ok()?)?;
+            self.input.get(start..end)
+        });
+        let Some(data) = data else { return Ok(None) };
+        let ratio_base = compressed.min(self.input_len).max(1);
+        let mut out = Vec::new();
+        if keep {
+            // The declared size is a hint only: never reserve more than a few chunks' worth of it.
+            out.reserve(usize::try_from(declared.min(MAX_RESERVE)).unwrap_or(0));
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        let mut produced: u64 = 0;
+        match method {
+            zip::CompressionMethod::Stored => {
+                self.count(&name, data.len(), &mut produced, ratio_base)?;
+                hasher.update(data);
+                if keep {
+                    out.extend_from_slice(data);
+                }
+            }
+            zip::CompressionMethod::Deflated => {
+                let corrupt = |detail: &str| ReadError::CorruptZip {
+                    detail: format!("{name}: {detail}"),
+                };
+                let mut inflater = flate2::Decompress::new(false);
+                let mut input = data;
+                loop {
+                    let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
+                    let status = if keep {
+                        if out.capacity() - out.len() < CHUNK {
+                            out.reserve(CHUNK);
+                        }
+                        let from = out.len();
+                        let status = inflater
+                            .decompress_vec(input, &mut out, flate2::FlushDecompress::None)
+                            .map_err(|e| corrupt(&e.to_string()))?;
+                        hasher.update(out.get(from..).unwrap_or_default());
+                        status
+                    } else {
+                        let status = inflater
+                            .decompress(input, &mut self.buf, flate2::FlushDecompress::None)
+                            .map_err(|e| corrupt(&e.to_string()))?;
+                        let n = usize::try_from(inflater.total_out() - out_before).unwrap_or(0);
+                        hasher.update(self.buf.get(..n).unwrap_or_default());
+                        status
+                    };
+                    let consumed = usize::try_from(inflater.total_in() - in_before).unwrap_or(0);
+                    let made = usize::try_from(inflater.total_out() - out_before).unwrap_or(0);
+                    input = input.get(consumed..).unwrap_or_default();
+                    self.count(&name, made, &mut produced, ratio_base)?;
+                    if status == flate2::Status::StreamEnd {
+                        break;
+                    }
+                    if consumed == 0 && made == 0 {
+                        return Err(corrupt("unexpected end of compressed data"));
+                    }
+                }
+            }
+            _ => return Ok(None),
+        }
+        if hasher.finalize() != crc {
+            return Err(ReadError::CorruptZip {
+                detail: format!("{name}: invalid checksum"),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// Counts `n` bytes produced by an entry against the package's limits.
+    fn count(&mut self, name: &str, n: usize, produced: &mut u64, compressed: u64) -> Result<(), ReadError> {
+        let n64 = u64::try_from(n).unwrap_or(u64::MAX);
+        *produced = produced.saturating_add(n64);
+        self.total = self.total.saturating_add(n64);
+        if self.total > self.limits.max_total_uncompressed {
+            return Err(ReadError::UncompressedTooLarge {
+                limit: self.limits.max_total_uncompressed,
+            });
+        }
+        if *produced > RATIO_FLOOR && *produced / compressed > self.limits.max_ratio {
+            return Err(ReadError::CompressionRatio {
+                entry: name.to_string(),
+                limit: self.limits.max_ratio,
+            });
+        }
+        Ok(())
     }
 }
 

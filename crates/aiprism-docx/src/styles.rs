@@ -81,7 +81,15 @@ pub(crate) fn comment_styles(
     part: &str,
     bytes: &[u8],
 ) -> Result<(Option<String>, Option<String>), ReadError> {
-    let mentions = |n: &[u8]| memchr::memmem::find(bytes, n).is_some();
+    // Nearly every Word document lists both names among its latent styles
+    // (`<w:lsdException w:name="annotation text" .../>`), which define nothing; only a mention
+    // anywhere else (a style's `<w:name w:val="annotation text"/>`) makes parsing worthwhile.
+    let mentions = |n: &[u8]| {
+        memchr::memmem::find_iter(bytes, n).any(|at| {
+            let before = bytes.get(..at).unwrap_or_default();
+            !(before.ends_with(b":name=\"") || before.ends_with(b":name='"))
+        })
+    };
     if !mentions(b"annotation reference") && !mentions(b"annotation text") {
         // UTF-16 parts would hide the names from a byte search; parse those.
         if !bytes.starts_with(b"\xFF\xFE") && !bytes.starts_with(b"\xFE\xFF") {
@@ -378,6 +386,23 @@ mod tests {
     fn parse(body: &str) -> Styles {
         let xml = format!("<w:styles {W}>{body}</w:styles>");
         Styles::parse("styles.xml", xml.as_bytes()).expect("parse")
+    }
+
+    #[test]
+    fn comment_styles_are_found_past_latent_style_mentions() {
+        let latent = r#"<w:latentStyles><w:lsdException w:name="annotation text" w:semiHidden="1"/><w:lsdException w:name="annotation reference"/></w:latentStyles>"#;
+        let only_latent = format!("<w:styles {W}>{latent}</w:styles>");
+        assert_eq!(
+            comment_styles("styles.xml", only_latent.as_bytes()).expect("styles"),
+            (None, None)
+        );
+        let defined = format!(
+            r#"<w:styles {W}>{latent}<w:style w:type="character" w:styleId="Kz"><w:name w:val="annotation reference"/></w:style><w:style w:type="paragraph" w:styleId="Kt"><w:name w:val="annotation text"/></w:style></w:styles>"#
+        );
+        assert_eq!(
+            comment_styles("styles.xml", defined.as_bytes()).expect("styles"),
+            (Some("Kz".to_string()), Some("Kt".to_string()))
+        );
     }
 
     #[test]

@@ -27,14 +27,12 @@ pub(crate) fn comment_xml(
     ref_style: Option<&str>,
     out: &mut String,
 ) {
-    out.push_str(&format!(
-        "<{}{}{}",
-        n.q("comment"),
-        n.decl(),
-        n.annotation_attrs(c.id, c.author, c.date)
-    ));
+    n.open(out, "comment", n.decl());
+    out.push_str(&n.annotation_attrs(c.id, c.author, c.date));
     if !c.initials.is_empty() {
-        out.push_str(&format!(" {}=\"", n.q("initials")));
+        out.push(' ');
+        n.push_q(out, "initials");
+        out.push_str("=\"");
         escape_attr(c.initials, out);
         out.push('"');
     }
@@ -57,41 +55,37 @@ pub(crate) fn comment_xml(
     if lines.is_empty() {
         lines.push("");
     }
-    let p = n.q("p");
+    // `<w:pPr><w:pStyle w:val="..."/></w:pPr>` and its run counterpart.
+    let style = |out: &mut String, props: &str, element: &str, value: &str| {
+        n.open(out, props, ">");
+        n.open(out, element, " ");
+        n.push_q(out, "val");
+        out.push_str("=\"");
+        escape_attr(value, out);
+        out.push_str("\"/>");
+        n.close(out, props);
+    };
     for (i, line) in lines.iter().enumerate() {
-        out.push_str(&format!("<{p}>"));
+        n.open(out, "p", ">");
         if let Some(s) = text_style {
-            out.push_str(&format!(
-                "<{ppr}><{ps} {val}=\"",
-                ppr = n.q("pPr"),
-                ps = n.q("pStyle"),
-                val = n.q("val")
-            ));
-            escape_attr(s, out);
-            out.push_str(&format!("\"/></{}>", n.q("pPr")));
+            style(out, "pPr", "pStyle", s);
         }
         if i == 0 {
-            out.push_str(&format!("<{}>", n.q("r")));
+            n.open(out, "r", ">");
             if let Some(s) = ref_style {
-                out.push_str(&format!(
-                    "<{rpr}><{rs} {val}=\"",
-                    rpr = n.q("rPr"),
-                    rs = n.q("rStyle"),
-                    val = n.q("val")
-                ));
-                escape_attr(s, out);
-                out.push_str(&format!("\"/></{}>", n.q("rPr")));
+                style(out, "rPr", "rStyle", s);
             }
-            out.push_str(&format!("<{}/></{}>", n.q("annotationRef"), n.q("r")));
+            n.open(out, "annotationRef", "/>");
+            n.close(out, "r");
         }
         if !line.is_empty() {
-            out.push_str(&format!("<{}>", n.q("r")));
+            n.open(out, "r", ">");
             n.run_content(line, out);
-            out.push_str(&format!("</{}>", n.q("r")));
+            n.close(out, "r");
         }
-        out.push_str(&format!("</{p}>"));
+        n.close(out, "p");
     }
-    out.push_str(&format!("</{}>", n.q("comment")));
+    n.close(out, "comment");
 }
 
 /// A comment as stored in the comments part.

@@ -25,6 +25,10 @@ pub(crate) const REL_COMMENTS_T: &str =
 pub(crate) const REL_COMMENTS_S: &str = "http://purl.oclc.org/ooxml/officeDocument/relationships/comments";
 /// Compression level of rewritten parts: fast; the main part can be several megabytes.
 const LEVEL: i64 = 1;
+/// Rewritten parts smaller than this are stored uncompressed: relationships and content types are
+/// a few kilobytes, and setting up a deflate stream (its window and hash tables) costs more than
+/// the bytes it would save. Word and every zip reader open stored entries.
+const STORE_BELOW: usize = 4096;
 
 /// The root element of a part: its qualified name, namespace class and local name, and where
 /// content can be appended (`insert_at`), or `None` when it is self-closing (`<x/>`, whose `/>`
@@ -358,12 +362,19 @@ pub(crate) fn assemble(
     let fresh = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .compression_level(Some(LEVEL));
+    let options_for = |len: usize| {
+        if len < STORE_BELOW {
+            SimpleFileOptions::default().compression_method(CompressionMethod::Stored)
+        } else {
+            fresh
+        }
+    };
     for i in 0..archive.len() {
         let file = archive.by_index_raw(i).map_err(zerr)?;
         match changed.get(&i) {
             Some(bytes) => {
                 let name = file.name().map_err(zerr)?.into_owned();
-                let mut opts = fresh;
+                let mut opts = options_for(bytes.len_hint());
                 if let Some(t) = file.last_modified() {
                     opts = opts.last_modified_time(t);
                 }
@@ -377,7 +388,8 @@ pub(crate) fn assemble(
         }
     }
     for (name, bytes) in added {
-        w.start_file(name.as_str(), fresh).map_err(zerr)?;
+        w.start_file(name.as_str(), options_for(bytes.len()))
+            .map_err(zerr)?;
         w.write_all(bytes).map_err(|e| WriteError::Zip {
             detail: e.to_string(),
         })?;

@@ -9,16 +9,22 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 /// Escapes character data: `&`, `<`, `>`; `\r` as a character reference (a literal one would be
 /// normalised away); characters XML cannot carry are dropped.
 pub(crate) fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => {}
-        }
+    // Copies stretches that need no escaping in one go (most text has none).
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let esc = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '\r' => "&#13;",
+            c if is_xml_char(c) => continue,
+            _ => "",
+        };
+        out.push_str(s.get(plain..i).unwrap_or_default());
+        out.push_str(esc);
+        plain = i + c.len_utf8();
     }
+    out.push_str(s.get(plain..).unwrap_or_default());
 }
 
 /// Escapes an attribute value (double-quoted): also quotes and whitespace controls, which
@@ -80,6 +86,27 @@ impl Names {
         format!("{}:{local}", self.prefix)
     }
 
+    /// Appends `prefix:local` (without allocating, for markup written per comment).
+    pub(crate) fn push_q(&self, out: &mut String, local: &str) {
+        out.push_str(&self.prefix);
+        out.push(':');
+        out.push_str(local);
+    }
+
+    /// Appends `<prefix:local` + `tail` (e.g. `>` or `/>`).
+    pub(crate) fn open(&self, out: &mut String, local: &str, tail: &str) {
+        out.push('<');
+        self.push_q(out, local);
+        out.push_str(tail);
+    }
+
+    /// Appends `</prefix:local>`.
+    pub(crate) fn close(&self, out: &mut String, local: &str) {
+        out.push_str("</");
+        self.push_q(out, local);
+        out.push('>');
+    }
+
     /// The namespace declaration to put on an inserted top-level element (often empty).
     pub(crate) fn decl(&self) -> &str {
         &self.decl
@@ -106,34 +133,22 @@ impl Names {
     /// Run content for `text`: `w:t` pieces, `w:tab` for tabs, `w:br` for line breaks, so that
     /// reading it back gives `text` again.
     pub(crate) fn run_content(&self, text: &str, out: &mut String) {
-        let t = self.q("t");
-        let mut open = false;
-        for c in text.chars() {
-            let special = match c {
-                '\t' => Some("tab"),
-                '\n' => Some("br"),
-                _ => None,
-            };
-            match special {
-                Some(el) => {
-                    if open {
-                        out.push_str(&format!("</{t}>"));
-                        open = false;
-                    }
-                    out.push_str(&format!("<{}/>", self.q(el)));
-                }
-                None => {
-                    if !open {
-                        out.push_str(&format!("<{t} xml:space=\"preserve\">"));
-                        open = true;
-                    }
-                    let mut b = [0u8; 4];
-                    escape_text(c.encode_utf8(&mut b), out);
-                }
+        let mut rest = text;
+        while !rest.is_empty() {
+            let cut = rest.find(['\t', '\n']).unwrap_or(rest.len());
+            let (piece, tail) = rest.split_at(cut);
+            if !piece.is_empty() {
+                self.open(out, "t", " xml:space=\"preserve\">");
+                escape_text(piece, out);
+                self.close(out, "t");
             }
-        }
-        if open {
-            out.push_str(&format!("</{t}>"));
+            let mut chars = tail.chars();
+            match chars.next() {
+                Some('\t') => self.open(out, "tab", "/>"),
+                Some(_) => self.open(out, "br", "/>"),
+                None => {}
+            }
+            rest = chars.as_str();
         }
     }
 }

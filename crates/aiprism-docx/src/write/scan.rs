@@ -133,7 +133,16 @@ pub(crate) fn scan(part: &str, bytes: &[u8], mode: Mode<'_>) -> Result<Scan, Rea
                 match st.element(&mut reader, &e, before, after, true)? {
                     Some(mut f) => {
                         f.child_of = child_of;
+                        let props = matches!(f.kind, K::PPr | K::RPr);
                         st.stack.push(f);
+                        if props {
+                            // Nothing inside paragraph or run properties is read or mapped (the
+                            // reader reads formatting there, never text): jump over them instead
+                            // of tokenising them, which is nearly half the tags of a typical part.
+                            reader.skip(&e)?;
+                            let end = reader.offset();
+                            st.end(end, end);
+                        }
                     }
                     None => {
                         reader.skip(&e)?;
