@@ -3,7 +3,8 @@
 # our write_comments() putting 500 comments into the corpus's largest document
 # (unstructured/handbook-872p.docx) and 20 comments into every good corpus document (bytes in,
 # bytes out; median of several repetitions), python-docx (>= 1.2, `document.add_comment`) doing
-# the same (open, comment the runs of as many paragraphs, save), and the ratios against the
+# the same (open, comment the runs of as many paragraphs, save), and the ratios (wall time, and CPU
+# time, which other processes on the machine do not inflate) against the
 # target (>= 30x python-docx). Files python-docx cannot open are counted and skipped on both
 # sides.
 #
