@@ -305,6 +305,16 @@ if $SMOKE; then
         if HEALTHCHECK_PID=$serve_pid sh "$DEPLOY/healthcheck.sh"; then pass "healthcheck.sh passes against serve on port $port"; else fail "healthcheck.sh against serve"; fi
         code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready")"
         if [ "$code" = 200 ]; then pass "GET /ready answers 200"; else fail "GET /ready answered $code"; fi
+        wport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+        (cd "$TMP/run" && exec env AIPRISM_DATA_DIR="$TMP/run/data" AIPRISM_WORKER_LISTEN="127.0.0.1:$wport" "$BIN" worker) >"$TMP/worker.log" 2>&1 &
+        worker_pid=$!; PIDS+=("$worker_pid")
+        for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$wport/health" >/dev/null 2>&1 && break; sleep 0.2; done
+        if HEALTHCHECK_PID=$worker_pid sh "$DEPLOY/healthcheck.sh"; then pass "healthcheck.sh passes against a worker listening on port $wport"; else fail "healthcheck.sh against the worker"; fi
+        if curl -fs "http://127.0.0.1:$wport/metrics" | grep -q '^aiprism_queue_jobs'; then
+            pass "the worker serves /metrics (AIPRISM_WORKER_LISTEN)"
+        else
+            fail "worker GET /metrics"
+        fi
         if have nginx; then
             nport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
             sed -e "s/server 127.0.0.1:8080;/server 127.0.0.1:$port;/" -e "s/listen 80;/listen 127.0.0.1:$nport;/" \

@@ -58,6 +58,9 @@ pub struct ServerSettings {
     pub secret_key: Option<SecretString>,
     /// Whether `serve` also runs workers in-process.
     pub workers: bool,
+    /// Where `aiprism worker` answers `/health`, `/ready` and `/metrics` (`AIPRISM_WORKER_LISTEN`, e.g.
+    /// `127.0.0.1:9091`); unset (the default) opens no port, as a worker needs none to do its work.
+    pub worker_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServerSettings {
@@ -69,6 +72,7 @@ impl Default for ServerSettings {
             max_upload_bytes: 16 * 1024 * 1024,
             secret_key: None,
             workers: true,
+            worker_listen: None,
         }
     }
 }
@@ -433,6 +437,12 @@ impl Settings {
             ),
             ("server.secret_key", secret(&self.server.secret_key)),
             ("server.workers", self.server.workers.to_string()),
+            (
+                "server.worker_listen",
+                self.server
+                    .worker_listen
+                    .map_or_else(|| "(not set)".into(), |a| a.to_string()),
+            ),
             ("database.url", aiprism_store::redact_url(&self.database_url())),
             ("storage.s3_bucket", opt(&self.storage.s3_bucket)),
             ("storage.s3_base_path", self.storage.s3_base_path.clone()),

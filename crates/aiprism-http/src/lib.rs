@@ -45,6 +45,29 @@ pub fn router(app: App) -> Router {
     }
 }
 
+/// The operations surface alone: `/health`, `/ready` and `/metrics`, for processes that serve no API
+/// (`aiprism worker`), so an orchestrator can probe them and Prometheus can scrape their job and model
+/// series, which live in that process's recorder and nowhere else. Everything else answers the API's 404.
+pub fn ops_router(app: App) -> Router {
+    let router = Router::new()
+        .merge(routes::health::routes())
+        .merge(metrics::routes())
+        .fallback(error::not_found)
+        .with_state(app);
+    middleware::apply(router)
+}
+
+/// Serves [`ops_router`] on a bound listener until `shutdown` resolves.
+pub async fn serve_ops(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, ops_router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// Serves the application on a bound listener until `shutdown` resolves, then finishes the requests in
 /// flight. Tests bind port 0 and pass the listener in.
 pub async fn serve(

@@ -532,15 +532,29 @@ impl ReviewStore for SqlStore {
     ) -> StoreResult<i64> {
         let sql = "INSERT INTO review_events (review_id, kind, data, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
         let data = data.to_string();
-        let r: Result<i64, sqlx::Error> = on_pool!(&self.pool, |p| {
-            sqlx::query_scalar(sql)
+        // Readers follow a review's events by id ("after the last id I saw"), so its events must become
+        // visible in id order. An id is drawn at insert time but seen at commit: without a lock, this
+        // insert could draw an id above a `finish_section` still in flight and commit first, and a
+        // reader would skip that section's events for good. Every writer of a review's events therefore
+        // takes the review's row lock first (as `finish_section` and `cancel_review` do), so ids are
+        // drawn and committed one transaction at a time per review.
+        let r: Result<i64, sqlx::Error> = on_pool!(&self.pool, |p| async {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE reviews SET status = status WHERE id = $1")
+                .bind(review.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let id = sqlx::query_scalar(sql)
                 .bind(review.as_str())
                 .bind(kind.as_str())
                 .bind(&data)
                 .bind(Utc::now())
-                .fetch_one(p)
-                .await
-        });
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(id)
+        }
+        .await);
         r.map_err(map_err)
     }
 

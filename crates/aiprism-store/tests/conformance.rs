@@ -56,6 +56,7 @@ conformance!(
     cancelling_a_review_stops_its_queued_sections,
     findings_are_filtered_and_scoped,
     events_are_read_back_in_order_after_an_id,
+    a_reader_following_event_ids_misses_none_while_sections_finish_concurrently,
     usage_is_summed_per_review_and_per_document,
     accepting_twice_changes_nothing_and_is_recorded_once,
     a_finding_has_exactly_one_status,
@@ -707,6 +708,68 @@ async fn events_are_read_back_in_order_after_an_id(store: SqlStore) {
             .collect::<Vec<_>>(),
         [2, 3]
     );
+}
+
+/// The event stream follows a review by id ("everything after the last id I saw"), so ids must become
+/// visible in order: an event committed after a higher id was already read would never be streamed.
+/// Workers in several processes start and finish sections of one review at once; a reader polling like
+/// the stream must still see every event.
+async fn a_reader_following_event_ids_misses_none_while_sections_finish_concurrently(store: SqlStore) {
+    const SECTIONS: usize = 48;
+    const WRITERS: usize = 4;
+    let (doc, secs) = document_with_sections(&store, &alice(), SECTIONS).await;
+    let review = new_review(&doc);
+    let ids: Vec<SectionId> = secs.iter().map(|s| s.id.clone()).collect();
+    store.create_review(&review, &ids, &[]).await.unwrap();
+    let writers: Vec<_> = secs
+        .chunks(SECTIONS / WRITERS)
+        .map(|chunk| {
+            let (store, review, chunk) = (store.clone(), review.clone(), chunk.to_vec());
+            tokio::spawn(async move {
+                for section in &chunk {
+                    let data = serde_json::json!({ "section_id": section.id.as_str() });
+                    store
+                        .append_event(&review.id, ReviewEventKind::SectionStarted, &data)
+                        .await
+                        .unwrap();
+                    let mut done = finish(&review, section, SectionRunStatus::Done, vec![]);
+                    done.events = vec![(ReviewEventKind::Finding, data)];
+                    store.finish_section(done).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let mut last = 0;
+    loop {
+        let batch = store.events_after(&review.id, last, 200).await.unwrap();
+        let ended = batch.iter().any(|e| e.kind == ReviewEventKind::ReviewDone);
+        if let Some(event) = batch.last() {
+            last = event.id;
+        }
+        seen.extend(batch.into_iter().map(|e| e.id));
+        if ended {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let stored: Vec<i64> = store
+        .events_after(&review.id, 0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        stored.len(),
+        SECTIONS * 3 + 1,
+        "started, finding and done per section, then review_done"
+    );
+    let missed: Vec<&i64> = stored.iter().filter(|id| !seen.contains(id)).collect();
+    assert!(missed.is_empty(), "the reader never saw events {missed:?}");
 }
 
 async fn usage_is_summed_per_review_and_per_document(store: SqlStore) {

@@ -77,6 +77,11 @@ const VARIABLES: &[Variable] = &[
     var("AIPRISM_WORKERS", |s, v| {
         parse_bool(v).map(|x| s.server.workers = x)
     }),
+    var("AIPRISM_WORKER_LISTEN", |s, v| {
+        v.parse::<std::net::SocketAddr>()
+            .map(|x| s.server.worker_listen = Some(x))
+            .map_err(|_| "expected an address with a port, such as 127.0.0.1:9091 or 0.0.0.0:9091".into())
+    }),
     secret("DATABASE_URL", |s, v| {
         s.database.url = Some(SecretString::from(v.to_string()));
         Ok(())
@@ -94,6 +99,14 @@ const VARIABLES: &[Variable] = &[
     }),
     var("S3_ENDPOINT", |s, v| {
         s.storage.s3_endpoint = Some(v.to_string());
+        Ok(())
+    }),
+    var("AIPRISM_S3_ACCESS_KEY_ID", |s, v| {
+        s.storage.s3_access_key_id = Some(v.to_string());
+        Ok(())
+    }),
+    secret("AIPRISM_S3_SECRET_ACCESS_KEY", |s, v| {
+        s.storage.s3_secret_access_key = Some(SecretString::from(v.to_string()));
         Ok(())
     }),
     var("AWS_DEFAULT_REGION", |s, v| {
@@ -343,6 +356,12 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
     if settings.server.max_upload_bytes == 0 {
         return Err(file_error("server.max_upload_bytes must be above 0".into()));
     }
+    if settings.storage.s3_access_key_id.is_some() != settings.storage.s3_secret_access_key.is_some() {
+        return Err(ConfigError::Variable {
+            variable: "AIPRISM_S3_ACCESS_KEY_ID",
+            message: "set both AIPRISM_S3_ACCESS_KEY_ID and AIPRISM_S3_SECRET_ACCESS_KEY, or neither".into(),
+        });
+    }
     if let Some(url) = &settings.database.url {
         aiprism_store::Backend::from_url(secrecy::ExposeSecret::expose_secret(url)).map_err(|e| {
             ConfigError::Variable {
@@ -514,6 +533,40 @@ mod tests {
         assert!(s.auth.secure_cookies);
         assert!(load(None, &env_of(&[("AIPRISM_AUTH", "everyone")])).is_err());
         assert!(load(None, &env_of(&[("AIPRISM_SSO_HEADER", "bad header:")])).is_err());
+    }
+
+    #[test]
+    fn static_s3_keys_and_the_worker_listener_come_from_the_environment() {
+        let s = load(
+            None,
+            &env_of(&[
+                ("AIPRISM_S3_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("AIPRISM_S3_SECRET_ACCESS_KEY", "s3-very-secret"),
+                ("AIPRISM_WORKER_LISTEN", "127.0.0.1:9091"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.storage.s3_access_key_id.as_deref(), Some("AKIDEXAMPLE"));
+        assert_eq!(
+            s.storage.s3_secret_access_key.as_ref().unwrap().expose_secret(),
+            "s3-very-secret"
+        );
+        assert_eq!(s.server.worker_listen, Some("127.0.0.1:9091".parse().unwrap()));
+        assert!(load(None, &env_of(&[])).unwrap().server.worker_listen.is_none());
+        let err = load(
+            None,
+            &env_of(&[("AIPRISM_S3_SECRET_ACCESS_KEY", "s3-very-secret")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("AIPRISM_S3_ACCESS_KEY_ID") && !err.contains("very-secret"),
+            "{err}"
+        );
+        let err = load(None, &env_of(&[("AIPRISM_WORKER_LISTEN", "9091")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("AIPRISM_WORKER_LISTEN"), "{err}");
     }
 
     #[test]

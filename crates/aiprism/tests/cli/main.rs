@@ -4,5 +4,6 @@
 
 mod commands;
 mod review;
+mod scale_out;
 mod support;
 mod workers;
