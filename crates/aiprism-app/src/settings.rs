@@ -383,6 +383,10 @@ pub struct ObservabilitySettings {
     pub log_format: LogFormat,
     /// `ENABLE_METRICS`.
     pub metrics: bool,
+    /// `AIPRISM_METRICS_TOKEN`: when set, `/metrics` answers only requests that carry it as
+    /// `Authorization: Bearer ...` (Prometheus' `authorization` setting), for deployments where the
+    /// port is reachable by more than the scraper.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for ObservabilitySettings {
@@ -391,6 +395,7 @@ impl Default for ObservabilitySettings {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             metrics: true,
+            metrics_token: None,
         }
     }
 }
@@ -530,6 +535,14 @@ impl Settings {
                 format!("{:?}", self.observability.log_format).to_lowercase(),
             ),
             ("observability.metrics", self.observability.metrics.to_string()),
+            (
+                "observability.metrics_token",
+                if self.observability.metrics_token.is_some() {
+                    "*** (set)".to_string()
+                } else {
+                    "(none: /metrics is open)".to_string()
+                },
+            ),
         ]
     }
 }

@@ -5,9 +5,11 @@
 use aiprism_app::App;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
 
 use crate::error::{self, ApiError};
 
@@ -19,9 +21,22 @@ pub(crate) fn routes() -> Router<App> {
 }
 
 /// Renders the process's series, refreshing queue depth and model endpoint state first.
-async fn metrics(State(app): State<App>) -> Response {
+async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
     if !app.settings.observability.metrics {
         return error::not_found().await.into_response();
+    }
+    if let Some(token) = &app.settings.observability.metrics_token
+        && !bearer_matches(&headers, token.expose_secret())
+    {
+        return (
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "The metrics need the scrape token (Authorization: Bearer ...).",
+            ),
+        )
+            .into_response();
     }
     match aiprism_app::metrics::render(&app).await {
         Some(text) => (
@@ -39,4 +54,17 @@ async fn metrics(State(app): State<App>) -> Response {
         )
         .into_response(),
     }
+}
+
+/// Whether the request's bearer token equals `expected`. Both sides are hashed first, so the
+/// comparison takes the same time whatever the length or the first differing byte.
+fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let (a, b) = (Sha256::digest(given.trim()), Sha256::digest(expected));
+    let diff = a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    !given.is_empty() && diff == 0
 }

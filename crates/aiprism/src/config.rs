@@ -275,6 +275,10 @@ const VARIABLES: &[Variable] = &[
     var("ENABLE_METRICS", |s, v| {
         parse_bool(v).map(|x| s.observability.metrics = x)
     }),
+    secret("AIPRISM_METRICS_TOKEN", |s, v| {
+        s.observability.metrics_token = Some(SecretString::from(v.to_string()));
+        Ok(())
+    }),
 ];
 
 /// Loads settings from defaults, the file (if any) and the given environment.

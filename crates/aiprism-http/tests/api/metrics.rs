@@ -13,6 +13,7 @@ aiprism_testkit::on_each_backend!(
     metrics_cover_requests_by_route_template_queues_jobs_documents_and_findings,
     model_calls_tokens_and_cost_are_counted_per_endpoint,
     metrics_answer_404_when_disabled,
+    a_metrics_token_keeps_scrapes_without_it_out,
 );
 
 /// One sample of the exposition: its name, labels in the order rendered, and value.
@@ -273,4 +274,39 @@ async fn metrics_answer_404_when_disabled(backend: Backend) {
     assert_eq!(body["error"]["code"], "not_found");
     let (status, _) = app.get_json("/health").await;
     assert_eq!(status, StatusCode::OK, "the rest of the app is unaffected");
+}
+
+async fn a_metrics_token_keeps_scrapes_without_it_out(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.observability.metrics_token = Some(SecretString::from("scrape-secret-1".to_string()));
+    })
+    .await;
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("scrape-secret-1"),
+        Some("Bearer "),
+    ] {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(a) = auth {
+            request = request.header("authorization", a);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+        assert!(!body.to_string().contains("scrape-secret-1"));
+    }
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .header("authorization", "Bearer scrape-secret-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("aiprism_http_requests"));
+    let (status, _) = app.get_json("/health").await;
+    assert_eq!(status, StatusCode::OK, "health stays open");
 }

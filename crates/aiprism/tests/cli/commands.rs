@@ -42,12 +42,19 @@ fn check_redacts_secrets_and_reports_an_unreachable_database() {
         .env("ANTHROPIC_API_KEY", "sk-ant-top-secret")
         .env("SECRET_KEY", "cookie-secret-value")
         .env("REDIS_URL", "redis://:redispass@127.0.0.1:6379")
+        .env("AIPRISM_METRICS_TOKEN", "scrape-token-value")
         .arg("check")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for secret in ["hunter2", "sk-ant-top-secret", "cookie-secret-value", "redispass"] {
+    for secret in [
+        "hunter2",
+        "sk-ant-top-secret",
+        "cookie-secret-value",
+        "redispass",
+        "scrape-token-value",
+    ] {
         assert!(
             !stdout.contains(secret) && !stderr.contains(secret),
             "{secret} leaked:\n{stdout}\n{stderr}"
