@@ -107,6 +107,14 @@ const VARIABLES: &[Variable] = &[
     var("ENABLE_S3_EXPORT", |s, v| {
         parse_bool(v).map(|x| s.storage.enable_s3_export = x)
     }),
+    var("AIPRISM_S3_ACCESS_KEY_ID", |s, v| {
+        s.storage.s3_access_key_id = Some(v.to_string());
+        Ok(())
+    }),
+    secret("AIPRISM_S3_SECRET_ACCESS_KEY", |s, v| {
+        s.storage.s3_secret_access_key = Some(SecretString::from(v.to_string()));
+        Ok(())
+    }),
     var("AIPRISM_QUEUE", |s, v| match v.to_ascii_lowercase().as_str() {
         "database" | "db" => {
             s.queue.backend = QueueBackend::Database;
@@ -622,6 +630,8 @@ mod tests {
             "LOG_LEVEL",
             "ENABLE_METRICS",
             "ENABLE_S3_EXPORT",
+            "AIPRISM_S3_ACCESS_KEY_ID",
+            "AIPRISM_S3_SECRET_ACCESS_KEY",
             "MAX_CONTENT_LENGTH",
         ] {
             assert!(names.contains(&required), "{required} is not read");
