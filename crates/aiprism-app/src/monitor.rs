@@ -39,24 +39,27 @@ impl App {
     /// Probes every dependency now. Model endpoints are judged from the router's state (cooling down,
     /// disabled, last error) rather than by spending tokens on a test call.
     pub async fn probe(&self) -> Vec<HealthCheck> {
-        let mut checks = Vec::new();
-        let started = Instant::now();
-        let db = self
-            .store
-            .ping()
-            .await
-            .map(|()| format!("{} answers", self.store.backend().as_str()));
-        checks.push(check("database", started, db.map_err(|e| e.to_string())));
-
-        let started = Instant::now();
-        let objects = self
-            .objects
-            .probe()
-            .await
-            .map(|()| format!("{} is writable", self.objects.description()));
-        checks.push(check("object_store", started, objects.map_err(|e| e.to_string())));
-
-        for queue in QueueName::ALL {
+        // All at once: in an outage each call waits for its own timeout, and waiting for them one after
+        // another would keep `/ready` from answering for the sum of them.
+        let database = async {
+            let started = Instant::now();
+            let db = self
+                .store
+                .ping()
+                .await
+                .map(|()| format!("{} answers", self.store.backend().as_str()));
+            check("database", started, db.map_err(|e| e.to_string()))
+        };
+        let objects = async {
+            let started = Instant::now();
+            let objects = self
+                .objects
+                .probe()
+                .await
+                .map(|()| format!("{} is writable", self.objects.description()));
+            check("object_store", started, objects.map_err(|e| e.to_string()))
+        };
+        let queues = futures::future::join_all(QueueName::ALL.iter().map(|queue| async move {
             let started = Instant::now();
             let depth = self.queue.depth(*queue).await.map(|d| {
                 format!(
@@ -64,12 +67,15 @@ impl App {
                     d.queued, d.scheduled, d.running, d.dead
                 )
             });
-            checks.push(check(
+            check(
                 format!("queue:{}", queue.as_str()),
                 started,
                 depth.map_err(|e| e.to_string()),
-            ));
-        }
+            )
+        }));
+        let (database, objects, queues) = futures::join!(database, objects, queues);
+        let mut checks = vec![database, objects];
+        checks.extend(queues);
 
         match &self.router {
             Some(router) => {

@@ -3,12 +3,13 @@
 //! application speaks in keys and bytes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
 use crate::AppError;
 use crate::settings::Settings;
@@ -26,7 +27,10 @@ impl Objects {
     pub fn from_settings(settings: &Settings) -> Result<Self, AppError> {
         match &settings.storage.s3_bucket {
             Some(bucket) => {
-                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_client_options(s3_client_options())
+                    .with_retry(s3_retry());
                 if let Some(region) = &settings.storage.region {
                     builder = builder.with_region(region);
                 }
@@ -132,6 +136,41 @@ impl Objects {
                 message: "object store returned different bytes".into(),
             })
         }
+    }
+}
+
+/// How long connecting to S3 may take. A reachable endpoint answers a TCP connect in milliseconds; one
+/// that does not within this is treated as down.
+pub const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long S3 may go without sending a byte while we wait for an answer: catches an endpoint that
+/// accepts connections but has stopped answering, without cutting off a large upload in progress.
+pub const S3_READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest one S3 call may take, whole (a 16 MB original over a slow link fits well inside).
+pub const S3_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Timeouts for the S3 client. The library's defaults have no read timeout, so a stalled endpoint would
+/// hold an upload for the full request timeout.
+fn s3_client_options() -> ClientOptions {
+    ClientOptions::new()
+        .with_connect_timeout(S3_CONNECT_TIMEOUT)
+        .with_read_timeout(S3_READ_TIMEOUT)
+        .with_timeout(S3_REQUEST_TIMEOUT)
+}
+
+/// Retries for the S3 client: a couple of quick retries for a throttled or briefly failing endpoint,
+/// and none once 5 s have passed. The library's default (10 retries over up to 3 minutes) makes an
+/// upload wait about a minute against a dead endpoint before the person is told anything; with this an
+/// unreachable store fails the upload in about a second (connection refused) or after
+/// [`S3_READ_TIMEOUT`] (no answer), with a 503 the person can retry.
+fn s3_retry() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            base: 2.0,
+        },
+        max_retries: 2,
+        retry_timeout: Duration::from_secs(5),
     }
 }
 

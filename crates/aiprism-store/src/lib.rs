@@ -29,7 +29,7 @@ use aiprism_core::{
 };
 use async_trait::async_trait;
 
-pub use pool::{Backend, SqlStore, redact_url};
+pub use pool::{Backend, PG_ACQUIRE_TIMEOUT, SqlStore, redact_url};
 
 /// Why a storage call failed, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]

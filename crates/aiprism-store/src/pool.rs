@@ -63,6 +63,11 @@ pub fn redact_url(url: &str) -> String {
     format!("{}{}{}", &url[..scheme_end + 3], redacted_userinfo, &rest[at..])
 }
 
+/// How long a PostgreSQL query waits for a connection before it fails with
+/// [`StoreError::Unavailable`]: while the server is down the pool keeps retrying refused connections
+/// until then, so this bounds how long a request hangs in an outage (it answers 503 after it).
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The connection pool of whichever backend is in use.
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
@@ -113,7 +118,7 @@ impl SqlStore {
                     .map_err(|e| StoreError::Config(format!("{}: {e}", redact_url(url))))?;
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await
                     .map_err(|e| unavailable(url, e))?;
@@ -185,10 +190,22 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(server_unavailable) => {
+            StoreError::Unavailable(db.to_string())
+        }
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.to_string()),
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
         _ => StoreError::Other(e.to_string()),
     }
+}
+
+/// Whether a PostgreSQL SQLSTATE says the server, not the query, is the problem: the connection failed
+/// (class 08), the server is shutting down, crashed or still starting (57P01-57P03, what every open
+/// connection gets during a restart), or it ran out of connections, memory or disk (class 53), or it is
+/// a read-only standby (25006, a failover in progress). Such a request may succeed when retried later, so
+/// callers answer 503 rather than 500.
+fn server_unavailable(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
 }
 
 #[cfg(test)]
@@ -204,6 +221,33 @@ mod tests {
         assert_eq!(redact_url("postgres://db.example/x"), "postgres://db.example/x");
         assert_eq!(redact_url("sqlite://data/aiprism.db"), "sqlite://data/aiprism.db");
         assert_eq!(redact_url("redis://:pw@cache:6379"), "redis://:***@cache:6379");
+    }
+
+    #[test]
+    fn a_server_going_away_is_unavailable_and_a_bad_query_is_not() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08001", "53300", "25006"] {
+            assert!(server_unavailable(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22P02", "40001", "57014"] {
+            assert!(!server_unavailable(code), "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_postgres_fails_as_unavailable_within_the_acquire_timeout() {
+        // Port 1 on loopback: nothing listens, so every connection attempt is refused; the pool keeps
+        // retrying until its acquire timeout and must then give up with `Unavailable`, not hang.
+        let started = std::time::Instant::now();
+        let result = SqlStore::connect("postgres://aiprism@127.0.0.1:1/aiprism").await;
+        let took = started.elapsed();
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "expected Unavailable, got {result:?}"
+        );
+        assert!(
+            took < PG_ACQUIRE_TIMEOUT + Duration::from_secs(3),
+            "took {took:?}"
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    /// A server on the given backend after `configure` adjusted the settings.
+    /// A server on the given backend after `configure` adjusted the settings. The server uses the
+    /// database URL the settings end with, so `configure` may route it through a
+    /// [`crate::faults::TcpProxy`] to the test database.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
         let database = TestDatabase::new(backend).await;
         let dir = tempfile::tempdir().expect("creating a temporary data directory");
@@ -43,7 +45,7 @@ impl TestApp {
         settings.database.url = Some(SecretString::from(database.url.clone()));
         configure(&mut settings);
         let store = Arc::new(
-            SqlStore::connect_and_migrate(&database.url)
+            SqlStore::connect_and_migrate(&settings.database_url())
                 .await
                 .expect("migrating the test database"),
         );

@@ -3,5 +3,6 @@
 //! locally so the router and the review engine are tested over real HTTP.
 
 pub mod app;
+pub mod faults;
 pub mod fixtures;
 pub use aiprism_fakes::fake_llm;

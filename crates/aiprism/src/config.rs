@@ -679,6 +679,8 @@ mod tests {
             "LOG_LEVEL",
             "ENABLE_METRICS",
             "ENABLE_S3_EXPORT",
+            "AIPRISM_S3_ACCESS_KEY_ID",
+            "AIPRISM_S3_SECRET_ACCESS_KEY",
             "MAX_CONTENT_LENGTH",
         ] {
             assert!(names.contains(&required), "{required} is not read");

@@ -8,6 +8,7 @@ mod corpus;
 mod decisions;
 mod documents;
 mod exports;
+mod faults;
 mod frameworks;
 mod isolation;
 mod metrics;
