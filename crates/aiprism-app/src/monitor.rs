@@ -1,4 +1,5 @@
-//! Health probes: the database, the object store, each queue's depth and each model endpoint's state.
+//! Health probes: the database, the object store, the shared-state service (Redis) when there is one,
+//! each queue's depth and each model endpoint's state.
 //! A periodic `monitor` job on the `monitoring` queue records them for `/ready`, `check` and metrics; the
 //! dedup key keeps a single probe queued however many workers schedule it.
 
@@ -55,6 +56,12 @@ impl App {
             .await
             .map(|()| format!("{} is writable", self.objects.description()));
         checks.push(check("object_store", started, objects.map_err(|e| e.to_string())));
+
+        if let Some(service) = &self.shared {
+            let started = Instant::now();
+            let answer = service.ping().await;
+            checks.push(check(service.name(), started, answer));
+        }
 
         for queue in QueueName::ALL {
             let started = Instant::now();

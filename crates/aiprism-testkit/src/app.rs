@@ -60,6 +60,7 @@ impl TestApp {
             queue,
             objects,
             router,
+            shared: aiprism_app::SharedParts::default(),
         })
         .await
         .expect("building the app");

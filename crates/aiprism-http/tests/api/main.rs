@@ -11,5 +11,6 @@ mod exports;
 mod frameworks;
 mod isolation;
 mod metrics;
+mod ratelimit;
 mod reviews;
 mod statistics;

@@ -81,6 +81,7 @@ pub async fn build_app(settings: Settings, migrate: bool) -> anyhow::Result<Wire
         queue,
         objects,
         router,
+        shared: aiprism_app::SharedParts::default(),
     })
     .await
     .context("preparing the application")?;
