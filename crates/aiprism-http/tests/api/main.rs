@@ -13,4 +13,5 @@ mod isolation;
 mod metrics;
 mod ratelimit;
 mod reviews;
+mod shared;
 mod statistics;
