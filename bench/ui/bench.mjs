@@ -23,7 +23,8 @@ function quantile(values, q) {
 
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
-const stack = await startStack({ env: { AIPRISM_ANALYSIS_CONCURRENCY: '4' } });
+// Rate limiting is off: the decision loop below is what is measured, not the API's budget.
+const stack = await startStack({ env: { AIPRISM_ANALYSIS_CONCURRENCY: '4', AIPRISM_API_RATE_PER_MINUTE: '0' } });
 const browser = await launchBrowser();
 try {
   // Upload and wait for the review (over plain HTTP: not part of what is measured).

@@ -20,8 +20,10 @@ pub mod metrics;
 pub mod models;
 pub mod monitor;
 pub mod objects;
+pub mod ratelimit;
 pub mod review;
 pub mod settings;
+pub mod shared;
 pub mod statistics;
 
 use std::sync::Arc;
@@ -37,6 +39,7 @@ pub use error::AppError;
 pub use objects::Objects;
 pub use review::service::{ReviewRequest, ReviewSectionJob};
 pub use settings::Settings;
+pub use shared::{SharedParts, SharedService};
 
 /// Everything a request or a job needs, built once at start-up and shared.
 #[derive(Clone)]
@@ -57,6 +60,10 @@ pub struct App {
     pub accounts: accounts::Accounts,
     /// Whether requests must sign in, decided at start-up from `AIPRISM_AUTH` and the bind address.
     pub auth: settings::EffectiveAuth,
+    /// The per-user API rate limiter; `None` when limiting is off (`AIPRISM_API_RATE_PER_MINUTE=0`).
+    pub api_limiter: Option<Arc<dyn ratelimit::ApiRateLimiter>>,
+    /// The service holding state shared by every process (Redis), when there is one.
+    pub shared: Option<Arc<dyn SharedService>>,
     progress: Arc<watch::Sender<u64>>,
 }
 
@@ -72,6 +79,8 @@ pub struct AppParts {
     pub objects: Objects,
     /// The model chain, if any.
     pub router: Option<Arc<Router>>,
+    /// Sessions and limits shared by every process; the default shares nothing.
+    pub shared: SharedParts,
 }
 
 impl App {
@@ -89,10 +98,22 @@ impl App {
         }
         parts.store.upsert_user(&User::local()).await?;
         let (progress, _) = watch::channel(0);
-        let accounts = accounts::Accounts::new(parts.store.clone(), parts.settings.auth.clone());
+        let mut accounts = accounts::Accounts::new(parts.store.clone(), parts.settings.auth.clone());
+        if let Some(sessions) = parts.shared.sessions {
+            accounts = accounts.with_sessions(sessions);
+        }
+        let api_limiter = ratelimit::ApiRate::from_settings(&parts.settings.api_limits).map(|rate| {
+            parts.shared.api_limiter.unwrap_or_else(|| {
+                let limiter: Arc<dyn ratelimit::ApiRateLimiter> =
+                    Arc::new(ratelimit::InProcessApiLimiter::new(rate));
+                limiter
+            })
+        });
         Ok(Self {
             accounts,
             auth,
+            api_limiter,
+            shared: parts.shared.service,
             settings: Arc::new(parts.settings),
             store: parts.store,
             queue: parts.queue,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use aiprism_llm::{
-    BedrockChainSettings, Endpoint, EndpointConfig, GlobalLimits, ProviderKind, Router, RouterObserver,
-    bedrock_chain,
+    BedrockChainSettings, Endpoint, EndpointConfig, GlobalLimits, LimitState, ProviderKind, Router,
+    RouterObserver, bedrock_chain,
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -84,10 +84,21 @@ pub fn chain(settings: &Settings) -> Result<Vec<EndpointConfig>, AppError> {
     Ok(chain)
 }
 
-/// Builds the router for the settings' chain; `None` when no model is configured.
+/// Builds the router for the settings' chain with limits kept in this process; `None` when no model is
+/// configured.
 pub async fn router(
     settings: &Settings,
     observer: Option<Arc<dyn RouterObserver>>,
+) -> Result<Option<Arc<Router>>, AppError> {
+    router_with_state(settings, observer, None).await
+}
+
+/// Builds the router for the settings' chain; its rate budgets and cooldowns live in `state` (shared by
+/// every process, e.g. in Redis) or, when `None`, in this process.
+pub async fn router_with_state(
+    settings: &Settings,
+    observer: Option<Arc<dyn RouterObserver>>,
+    state: Option<Arc<dyn LimitState>>,
 ) -> Result<Option<Arc<Router>>, AppError> {
     let configs = chain(settings)?;
     if configs.is_empty() {
@@ -109,6 +120,9 @@ pub async fn router(
     let mut builder = Router::builder(endpoints).global_limits(limits);
     if let Some(observer) = observer {
         builder = builder.observer(observer);
+    }
+    if let Some(state) = state {
+        builder = builder.state(state);
     }
     let router = builder
         .build()

@@ -1,4 +1,5 @@
-//! Health probes: the database, the object store, each queue's depth and each model endpoint's state.
+//! Health probes: the database, the object store, the shared-state service (Redis) when there is one,
+//! each queue's depth and each model endpoint's state.
 //! A periodic `monitor` job on the `monitoring` queue records them for `/ready`, `check` and metrics; the
 //! dedup key keeps a single probe queued however many workers schedule it.
 
@@ -73,8 +74,19 @@ impl App {
                 depth.map_err(|e| e.to_string()),
             )
         }));
-        let (database, objects, queues) = futures::join!(database, objects, queues);
+        let shared = async {
+            match &self.shared {
+                Some(service) => {
+                    let started = Instant::now();
+                    let answer = service.ping().await;
+                    Some(check(service.name(), started, answer))
+                }
+                None => None,
+            }
+        };
+        let (database, objects, shared, queues) = futures::join!(database, objects, shared, queues);
         let mut checks = vec![database, objects];
+        checks.extend(shared);
         checks.extend(queues);
 
         match &self.router {

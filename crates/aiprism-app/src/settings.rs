@@ -36,6 +36,8 @@ pub struct Settings {
     pub review: ReviewSettings,
     /// Redis, for shared sessions and limits when scaled out.
     pub redis: RedisSettings,
+    /// Per-user API rate limits.
+    pub api_limits: ApiLimitSettings,
     /// Who may sign in, and how sessions behave.
     pub auth: AuthSettings,
     /// Logging and metrics.
@@ -252,12 +254,48 @@ impl Default for ReviewSettings {
     }
 }
 
-/// Redis.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// Redis: when set, sessions, model limits and API rate limits are shared by every process.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisSettings {
-    /// `REDIS_URL`.
+    /// `REDIS_URL` (`redis://` or `rediss://` for TLS).
     pub url: Option<SecretString>,
+    /// Prefix of every key aiprism writes (`REDIS_KEY_PREFIX`), so installations can share a server.
+    pub key_prefix: String,
+    /// Milliseconds one Redis call may take before it counts as failed (`AIPRISM_REDIS_TIMEOUT_MS`).
+    pub timeout_ms: u32,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "aiprism:".into(),
+            timeout_ms: 500,
+        }
+    }
+}
+
+/// Per-user API rate limits: a burst, then a sustained rate, per signed-in user (per client address
+/// for requests that are not signed in). Health, metrics, pages and static files are never limited.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiLimitSettings {
+    /// Requests per minute, sustained (`AIPRISM_API_RATE_PER_MINUTE`); 0 turns limiting off.
+    pub per_minute: u32,
+    /// Requests allowed at once after a quiet spell (`AIPRISM_API_RATE_BURST`).
+    pub burst: u32,
+}
+
+impl Default for ApiLimitSettings {
+    fn default() -> Self {
+        // Generous: a busy reviewer (keyboard decisions, SSE, page loads) stays far below it; a runaway
+        // script does not.
+        Self {
+            per_minute: 600,
+            burst: 120,
+        }
+    }
 }
 
 /// How requests are attributed to a user (`AIPRISM_AUTH`).
@@ -521,6 +559,16 @@ impl Settings {
                     |u| aiprism_store::redact_url(u.expose_secret()),
                 ),
             ),
+            ("redis.key_prefix", self.redis.key_prefix.clone()),
+            ("redis.timeout_ms", self.redis.timeout_ms.to_string()),
+            (
+                "api_limits.per_minute",
+                match self.api_limits.per_minute {
+                    0 => "0 (off)".to_string(),
+                    n => n.to_string(),
+                },
+            ),
+            ("api_limits.burst", self.api_limits.burst.to_string()),
             ("auth.mode", self.auth.mode.as_str().to_string()),
             ("auth.sso_header", opt(&self.auth.sso_header)),
             ("auth.session_idle_secs", self.auth.session_idle_secs.to_string()),

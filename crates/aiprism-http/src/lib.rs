@@ -9,6 +9,7 @@ pub mod dto;
 mod error;
 mod metrics;
 mod middleware;
+mod ratelimit;
 mod routes;
 mod ui;
 

@@ -16,6 +16,8 @@ pub mod error;
 pub mod provider;
 pub mod providers;
 pub mod router;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use config::{

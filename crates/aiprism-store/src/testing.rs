@@ -5,6 +5,8 @@
 //! created per test and dropped afterwards). When `CI=true` and that variable is missing or the server
 //! cannot be reached, asking for a PostgreSQL database panics: CI must never skip them silently.
 
+pub mod sessions;
+
 use std::time::Duration;
 
 use sqlx::Connection;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aiprism_app::jobs::AppJobs;
-use aiprism_app::{App, AppParts, Objects, Settings};
+use aiprism_app::{App, AppParts, Objects, Settings, SharedParts};
 use aiprism_store::queue::runner::{Runner, RunnerConfig};
 use aiprism_store::queue::{JobQueue, WorkerId};
 use aiprism_store::testing::TestDatabase;
@@ -15,7 +15,8 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// A running server for one test. Dropping it stops the server and removes its database and files.
+/// A running server for one test. Dropping it stops the server; the database and files go with the last
+/// server using them.
 pub struct TestApp {
     /// Where it listens.
     pub address: SocketAddr,
@@ -24,8 +25,8 @@ pub struct TestApp {
     /// A client with no timeouts surprises: 30 s per request.
     pub client: reqwest::Client,
     shutdown: Option<watch::Sender<bool>>,
-    _database: TestDatabase,
-    _dir: tempfile::TempDir,
+    database: Arc<TestDatabase>,
+    dir: Arc<tempfile::TempDir>,
 }
 
 impl TestApp {
@@ -36,10 +37,26 @@ impl TestApp {
 
     /// A server on the given backend after `configure` adjusted the settings. The server uses the
     /// database URL the settings end with, so `configure` may route it through a
-    /// [`crate::faults::TcpProxy`] to the test database.
+    /// [`crate::faults::TcpProxy`] to the test database. When the settings name Redis
+    /// (`redis.url`), sessions, model limits and API limits are shared through it, as in
+    /// `aiprism serve`.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
-        let database = TestDatabase::new(backend).await;
-        let dir = tempfile::tempdir().expect("creating a temporary data directory");
+        let database = Arc::new(TestDatabase::new(backend).await);
+        let dir = Arc::new(tempfile::tempdir().expect("creating a temporary data directory"));
+        Self::spawn_on(database, dir, configure).await
+    }
+
+    /// A second server on this one's database and data directory, as another process behind the same
+    /// load balancer would be (give both the same Redis to share sessions and limits).
+    pub async fn spawn_beside(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_on(self.database.clone(), self.dir.clone(), configure).await
+    }
+
+    async fn spawn_on(
+        database: Arc<TestDatabase>,
+        dir: Arc<tempfile::TempDir>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = Settings::default();
         settings.server.data_dir = dir.path().to_path_buf();
         settings.database.url = Some(SecretString::from(database.url.clone()));
@@ -50,8 +67,15 @@ impl TestApp {
                 .expect("migrating the test database"),
         );
         let objects = Objects::from_settings(&settings).expect("opening the test object store");
+        let shared = aiprism_redis::connect_shared(&settings)
+            .await
+            .expect("connecting to the test Redis");
+        let (shared, limit_state) = match shared {
+            Some(redis) => (redis.parts, Some(redis.limit_state)),
+            None => (SharedParts::default(), None),
+        };
         let observer = aiprism_app::metrics::observer(&settings);
-        let router = aiprism_app::models::router(&settings, observer)
+        let router = aiprism_app::models::router_with_state(&settings, observer, limit_state)
             .await
             .expect("building the model chain");
         let workers = settings.server.workers;
@@ -62,6 +86,7 @@ impl TestApp {
             queue,
             objects,
             router,
+            shared,
         })
         .await
         .expect("building the app");
@@ -99,8 +124,8 @@ impl TestApp {
             app,
             client,
             shutdown: Some(tx),
-            _database: database,
-            _dir: dir,
+            database,
+            dir,
         }
     }
 

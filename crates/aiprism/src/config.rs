@@ -235,6 +235,19 @@ const VARIABLES: &[Variable] = &[
         };
         Ok(())
     }),
+    var("REDIS_KEY_PREFIX", |s, v| {
+        s.redis.key_prefix = v.to_string();
+        Ok(())
+    }),
+    var("AIPRISM_REDIS_TIMEOUT_MS", |s, v| {
+        parse_range(v, 10, 60_000, "milliseconds").map(|x| s.redis.timeout_ms = x)
+    }),
+    var("AIPRISM_API_RATE_PER_MINUTE", |s, v| {
+        parse_range(v, 0, 10_000_000, "requests").map(|x| s.api_limits.per_minute = x)
+    }),
+    var("AIPRISM_API_RATE_BURST", |s, v| {
+        parse_range(v, 1, 10_000_000, "requests").map(|x| s.api_limits.burst = x)
+    }),
     var("AIPRISM_AUTH", |s, v| parse(v).map(|x| s.auth.mode = x)),
     var("AIPRISM_SSO_HEADER", |s, v| {
         let name = v.trim().to_ascii_lowercase();
@@ -571,6 +584,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("AIPRISM_WORKER_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn redis_and_api_limit_settings_come_from_the_environment() {
+        let defaults = load(None, &env_of(&[])).unwrap();
+        assert_eq!(defaults.redis.key_prefix, "aiprism:");
+        assert_eq!(defaults.api_limits.per_minute, 600);
+        assert_eq!(defaults.api_limits.burst, 120);
+        let s = load(
+            None,
+            &env_of(&[
+                ("REDIS_URL", "redis://:pw@cache:6379/0"),
+                ("REDIS_KEY_PREFIX", "team-a:"),
+                ("AIPRISM_REDIS_TIMEOUT_MS", "250"),
+                ("AIPRISM_API_RATE_PER_MINUTE", "0"),
+                ("AIPRISM_API_RATE_BURST", "20"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.redis.url.as_ref().map(|u| u.expose_secret().to_string()),
+            Some("redis://:pw@cache:6379/0".to_string())
+        );
+        assert_eq!(s.redis.key_prefix, "team-a:");
+        assert_eq!(s.redis.timeout_ms, 250);
+        assert_eq!(s.api_limits.per_minute, 0, "0 turns limiting off");
+        assert_eq!(s.api_limits.burst, 20);
+        assert!(load(None, &env_of(&[("AIPRISM_API_RATE_BURST", "0")])).is_err());
     }
 
     #[test]

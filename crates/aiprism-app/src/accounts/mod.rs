@@ -11,7 +11,7 @@ mod throttle;
 use std::sync::Arc;
 
 use aiprism_core::{Role, User, UserId};
-use aiprism_store::{Account, ApiTokenRecord, SessionRecord, SigninLink, Store, StoreError};
+use aiprism_store::{Account, ApiTokenRecord, SessionRecord, SessionStore, SigninLink, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 pub use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_password};
@@ -50,18 +50,27 @@ impl std::fmt::Debug for NewSession {
 #[derive(Clone)]
 pub struct Accounts {
     store: Arc<dyn Store>,
+    sessions: Arc<dyn SessionStore>,
     settings: AuthSettings,
     throttle: throttle::Throttle,
 }
 
 impl Accounts {
-    /// Accounts on this store with these session rules.
+    /// Accounts on this store with these session rules; sessions are kept in the same store until
+    /// [`Accounts::with_sessions`] moves them.
     pub fn new(store: Arc<dyn Store>, settings: AuthSettings) -> Self {
         Self {
+            sessions: store.clone(),
             store,
             settings,
             throttle: throttle::Throttle::default(),
         }
+    }
+
+    /// Keeps sessions somewhere else (Redis, so that every process behind a load balancer knows them).
+    pub fn with_sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     /// The settings in effect (session lifetimes, SSO header).
@@ -115,7 +124,7 @@ impl Accounts {
         let account = self.account(name).await?;
         let hash = passwords::hash_password(password.to_string()).await?;
         self.store.set_password_hash(&account.user.id, &hash).await?;
-        self.store.delete_user_sessions(&account.user.id).await?;
+        self.sessions.delete_user_sessions(&account.user.id).await?;
         Ok(account.user)
     }
 
@@ -180,7 +189,11 @@ impl Accounts {
     async fn start_session(&self, user: User) -> Result<NewSession, AppError> {
         let now = Utc::now();
         // Opportunistic clean-up; a failure here must not stop a sign-in.
-        if let Err(e) = self.store.delete_expired_sessions(now, now - self.idle()).await {
+        if let Err(e) = self
+            .sessions
+            .delete_expired_sessions(now, now - self.idle())
+            .await
+        {
             tracing::warn!(error = %e, "pruning expired sessions failed");
         }
         let id = secrets::random_secret("")?;
@@ -191,7 +204,7 @@ impl Accounts {
             last_seen_at: now,
             expires_at: now + Duration::seconds(i64::from(self.settings.session_lifetime_secs)),
         };
-        self.store.insert_session(&record).await?;
+        self.sessions.insert_session(&record).await?;
         Ok(NewSession {
             id,
             user,
@@ -205,16 +218,16 @@ impl Accounts {
             return Ok(None);
         }
         let hash = secrets::hash_secret(session_id);
-        let Some(session) = self.store.session(&hash).await? else {
+        let Some(session) = self.sessions.session(&hash).await? else {
             return Ok(None);
         };
         let now = Utc::now();
         if !self.is_live(&session, now) {
-            self.store.delete_session(&hash).await?;
+            self.sessions.delete_session(&hash).await?;
             return Ok(None);
         }
         if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
-            self.store.touch_session(&hash, now).await?;
+            self.sessions.touch_session(&hash, now).await?;
         }
         Ok(self.store.user(&session.user_id).await?)
     }
@@ -230,7 +243,7 @@ impl Accounts {
     /// Ends a session (signing out); unknown ids are ignored.
     pub async fn logout(&self, session_id: &str) -> Result<(), AppError> {
         if secrets::well_formed(session_id, "") {
-            self.store
+            self.sessions
                 .delete_session(&secrets::hash_secret(session_id))
                 .await?;
         }

@@ -106,10 +106,23 @@ impl FromRequestParts<App> for CurrentUser {
 }
 
 /// Middleware for the API router: resolves the user once (or answers 401) so no API route can be
-/// reached anonymously, whatever its handler extracts.
+/// reached anonymously, whatever its handler extracts, and counts the request against the user's rate
+/// budget (an anonymous request against its address), answering 429 when it is spent.
 pub(crate) async fn require_user(State(app): State<App>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    match CurrentUser::from_request_parts(&mut parts, &app).await {
+    let resolved = CurrentUser::from_request_parts(&mut parts, &app).await;
+    let key = match &resolved {
+        Ok(CurrentUser(user)) => Some(crate::ratelimit::user_key(user)),
+        Err(AuthRejection::Unauthenticated { .. }) => Some(crate::ratelimit::address_key(&parts)),
+        // The lookup failed (database down): answer that, counting nothing.
+        Err(AuthRejection::Failed(_)) => None,
+    };
+    if let Some(key) = key
+        && let Some(limited) = crate::ratelimit::check(&app, &key).await
+    {
+        return limited;
+    }
+    match resolved {
         Ok(_) => next.run(Request::from_parts(parts, body)).await,
         Err(rejection) => rejection.into_response(),
     }

@@ -18,12 +18,16 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-/// Readiness: the database, the object store and the queue must answer now, and a reviewer must be
-/// usable (the rule reviewer always is; model endpoints are listed with their state). The monitoring
-/// job's latest probes are included for context.
+/// Readiness: the database, the object store, the queue and (when configured) Redis must answer now,
+/// and a reviewer must be usable (the rule reviewer always is; model endpoints are listed with their
+/// state). The monitoring job's latest probes are included for context.
 async fn ready(State(app): State<App>) -> (StatusCode, Json<Value>) {
     let live = app.probe().await;
-    let essential = |name: &str| name == "database" || name == "object_store" || name.starts_with("queue:");
+    // The shared-state service (Redis) holds the sessions when it is configured, so it is essential too.
+    let shared = app.shared.as_ref().map(|s| s.name());
+    let essential = |name: &str| {
+        name == "database" || name == "object_store" || name.starts_with("queue:") || Some(name) == shared
+    };
     let all_ok = live.iter().filter(|c| essential(&c.name)).all(|c| c.ok);
     let checks: serde_json::Map<String, Value> = live
         .iter()

@@ -12,5 +12,7 @@ mod faults;
 mod frameworks;
 mod isolation;
 mod metrics;
+mod ratelimit;
 mod reviews;
+mod shared;
 mod statistics;

@@ -1,6 +1,7 @@
 //! Integration tests of the providers and the router, through real HTTP against the fake servers of
 //! `aiprism-testkit` (and, for exact timing of rate budgets, in-process providers under a paused clock).
 
+mod limit_state;
 mod limits;
 mod providers;
 mod router;

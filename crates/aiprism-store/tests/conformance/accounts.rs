@@ -1,9 +1,9 @@
-//! Accounts, API tokens, sign-in links and sessions.
+//! Accounts, API tokens, sign-in links and sessions (the session scenarios are shared with other
+//! session stores through `aiprism_store::testing::sessions`).
 
 use aiprism_core::{Role, User, UserId};
-use aiprism_store::{
-    Account, AccountStore, ApiTokenRecord, SessionRecord, SessionStore, SigninLink, SqlStore, StoreError,
-};
+use aiprism_store::testing::sessions;
+use aiprism_store::{Account, AccountStore, ApiTokenRecord, SigninLink, SqlStore, StoreError};
 use chrono::{Duration, SubsecRound, Utc};
 
 fn account(id: &str, login: &str, role: Role) -> Account {
@@ -180,66 +180,10 @@ pub async fn an_expired_or_unknown_signin_link_creates_nothing(store: SqlStore) 
     assert_eq!(store.account_count().await.unwrap(), 0);
 }
 
-fn session(hash: &str, user: &str, created_minutes_ago: i64, lifetime_minutes: i64) -> SessionRecord {
-    let created = Utc::now() - Duration::minutes(created_minutes_ago);
-    SessionRecord {
-        id_hash: hash.into(),
-        user_id: UserId::new(user),
-        created_at: created,
-        last_seen_at: created,
-        expires_at: created + Duration::minutes(lifetime_minutes),
-    }
-}
-
 pub async fn a_session_is_read_touched_and_deleted(store: SqlStore) {
-    let s = session("aa", "usr_alice", 5, 60);
-    store.insert_session(&s).await.unwrap();
-    let read = store.session("aa").await.unwrap().unwrap();
-    assert_eq!(read.user_id, s.user_id);
-    assert!((read.expires_at - s.expires_at).num_milliseconds().abs() < 1);
-    let later = Utc::now();
-    store.touch_session("aa", later).await.unwrap();
-    let touched = store.session("aa").await.unwrap().unwrap();
-    assert!((touched.last_seen_at - later).num_milliseconds().abs() < 1);
-    assert!(store.delete_session("aa").await.unwrap());
-    assert!(!store.delete_session("aa").await.unwrap());
-    assert_eq!(store.session("aa").await.unwrap(), None);
+    sessions::a_session_is_read_touched_and_deleted(&store).await;
 }
 
 pub async fn expired_and_idle_sessions_are_pruned_and_a_user_can_be_signed_out_everywhere(store: SqlStore) {
-    store
-        .insert_session(&session("live", "usr_alice", 1, 60))
-        .await
-        .unwrap();
-    store
-        .insert_session(&session("past", "usr_alice", 120, 60))
-        .await
-        .unwrap();
-    store
-        .insert_session(&session("idle", "usr_bob", 30, 600))
-        .await
-        .unwrap();
-    let now = Utc::now();
-    let pruned = store
-        .delete_expired_sessions(now, now - Duration::minutes(10))
-        .await
-        .unwrap();
-    assert_eq!(pruned, 2);
-    assert!(store.session("live").await.unwrap().is_some());
-    store
-        .insert_session(&session("other", "usr_alice", 1, 60))
-        .await
-        .unwrap();
-    store
-        .insert_session(&session("bobs", "usr_bob", 1, 60))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .delete_user_sessions(&UserId::new("usr_alice"))
-            .await
-            .unwrap(),
-        2
-    );
-    assert!(store.session("bobs").await.unwrap().is_some());
+    sessions::expired_and_idle_sessions_are_pruned_and_a_user_can_be_signed_out_everywhere(&store).await;
 }

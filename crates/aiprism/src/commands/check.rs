@@ -1,11 +1,14 @@
-//! `aiprism check`: prints the resolved configuration (secrets redacted) and whether every configured
-//! dependency answers. Exits 0 when all do, 1 otherwise.
+//! `aiprism check`: prints the resolved configuration (secrets redacted), whether every configured
+//! dependency answers (Redis too, when `REDIS_URL` is set), and where sessions and limits live. Exits 0
+//! when all dependencies answer, 1 otherwise.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use aiprism_app::{Objects, Settings};
+use aiprism_redis::{Redis, RedisConfig};
 use aiprism_store::{DocumentStore, SqlStore, redact_url};
+use secrecy::ExposeSecret;
 
 /// Runs the command.
 pub async fn run(settings: &Settings) -> ExitCode {
@@ -58,19 +61,27 @@ pub async fn run(settings: &Settings) -> ExitCode {
         started,
     );
 
+    if let Some(config) = RedisConfig::from_settings(&settings.redis) {
+        let started = Instant::now();
+        let answer = async {
+            let redis = Redis::connect(&config).await?;
+            redis.ping().await
+        }
+        .await
+        .map(|info| format!("PING answers, Redis {}", info.version))
+        .map_err(|e| e.to_string());
+        ok &= report("redis", &redact_url(config.url.expose_secret()), answer, started);
+    }
+
     let models = if settings.models_configured() {
         "configured (model probes arrive with the review engine)"
     } else {
         "none configured: the built-in rule reviewer runs alone"
     };
     println!("  {:<14} {:<40} {}", "models", "-", models);
-    let limits = if settings.redis.url.is_some() {
-        "per process: each process keeps its own model request/token budget (REDIS_URL is set, but \
-         shared limits are not implemented yet)"
-    } else {
-        "per process: each process keeps its own model request/token budget (no REDIS_URL)"
-    };
-    println!("  {:<14} {:<40} {}", "limits", "-", limits);
+    for (name, line) in shared_state(settings) {
+        println!("  {name:<14} {:<40} {line}", "-");
+    }
     let metrics = if settings.observability.metrics {
         "enabled: GET /metrics serves the Prometheus text format"
     } else {
@@ -79,6 +90,38 @@ pub async fn run(settings: &Settings) -> ExitCode {
     println!("  {:<14} {:<40} {}", "metrics", "/metrics", metrics);
 
     if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// Where sessions, model limits and API limits live, one line each.
+fn shared_state(settings: &Settings) -> [(&'static str, String); 3] {
+    let redis = settings.redis.url.is_some();
+    let model_limits = if redis {
+        "shared across processes (Redis): one request/token budget and cooldown per endpoint".to_string()
+    } else {
+        "per process (no REDIS_URL): each process keeps its own request/token budget and cooldowns".into()
+    };
+    let sessions = if redis {
+        "shared across processes (Redis)".to_string()
+    } else {
+        "in the database, shared by every process using it (no REDIS_URL)".into()
+    };
+    let api = settings.api_limits.per_minute;
+    let api_limits = match (api, redis) {
+        (0, _) => "off (AIPRISM_API_RATE_PER_MINUTE=0)".to_string(),
+        (n, true) => format!(
+            "{n}/min per user, bursts of {}: shared across processes (Redis)",
+            settings.api_limits.burst
+        ),
+        (n, false) => format!(
+            "{n}/min per user, bursts of {}: per process (no REDIS_URL)",
+            settings.api_limits.burst
+        ),
+    };
+    [
+        ("model limits", model_limits),
+        ("sessions", sessions),
+        ("api limits", api_limits),
+    ]
 }
 
 fn report(name: &str, target: &str, result: Result<String, String>, started: Instant) -> bool {

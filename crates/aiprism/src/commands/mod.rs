@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aiprism_app::jobs::AppJobs;
 use aiprism_app::settings::QueueBackend;
-use aiprism_app::{App, AppParts, Objects, Settings};
+use aiprism_app::{App, AppParts, Objects, Settings, SharedParts};
 use aiprism_store::SqlStore;
 use aiprism_store::queue::runner::{Runner, RunnerConfig};
 use aiprism_store::queue::{JobQueue, QueueName, WorkerId};
@@ -27,7 +27,8 @@ pub struct Wired {
     sqs: Option<Arc<aiprism_sqs::SqsQueue>>,
 }
 
-/// Connects to the database (migrating when allowed), the queue, the object store and the model chain,
+/// Connects to the database (migrating when allowed), the queue, the object store, Redis (when
+/// `REDIS_URL` is set: sessions, model limits and API rate limits then live there) and the model chain,
 /// and builds the [`App`].
 pub async fn build_app(settings: Settings, migrate: bool) -> anyhow::Result<Wired> {
     if settings.database.url.is_none() {
@@ -71,8 +72,21 @@ pub async fn build_app(settings: Settings, migrate: bool) -> anyhow::Result<Wire
         }
     };
     let objects = Objects::from_settings(&settings).context("opening the object store")?;
+    let (shared, limit_state) = match aiprism_redis::connect_shared(&settings)
+        .await
+        .context("connecting to Redis (REDIS_URL)")?
+    {
+        Some(redis) => {
+            tracing::info!(
+                redis = %redis.redis.target(),
+                "sessions, model limits and API rate limits are shared through Redis"
+            );
+            (redis.parts, Some(redis.limit_state))
+        }
+        None => (SharedParts::default(), None),
+    };
     let observer = aiprism_app::metrics::observer(&settings);
-    let router = aiprism_app::models::router(&settings, observer)
+    let router = aiprism_app::models::router_with_state(&settings, observer, limit_state)
         .await
         .context("building the model chain")?;
     let app = App::new(AppParts {
@@ -81,6 +95,7 @@ pub async fn build_app(settings: Settings, migrate: bool) -> anyhow::Result<Wire
         queue,
         objects,
         router,
+        shared,
     })
     .await
     .context("preparing the application")?;

@@ -57,7 +57,15 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
     let store = SqlStore::connect_and_migrate(&settings.database_url())
         .await
         .context("opening the database")?;
-    let accounts = Accounts::new(Arc::new(store), settings.auth.clone());
+    let mut accounts = Accounts::new(Arc::new(store), settings.auth.clone());
+    // With Redis, sessions live there: a new password must end them there.
+    if let Some(redis) = aiprism_redis::connect_shared(settings)
+        .await
+        .context("connecting to Redis (REDIS_URL)")?
+        && let Some(sessions) = redis.parts.sessions
+    {
+        accounts = accounts.with_sessions(sessions);
+    }
     let mut out = std::io::stdout().lock();
     match command {
         UserCommand::Add {

@@ -68,7 +68,37 @@ fn check_redacts_secrets_and_reports_an_unreachable_database() {
         stdout.contains("FAILED"),
         "an unreachable database must be reported: {stdout}"
     );
+    assert!(
+        stdout.contains("redis://:***@127.0.0.1:6379"),
+        "Redis is shown redacted: {stdout}"
+    );
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn check_reports_redis_and_that_sessions_and_limits_are_shared_through_it() {
+    let Some(url) = aiprism_redis::testing::test_url() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let output = aiprism(dir.path())
+        .env("REDIS_URL", &url)
+        .arg("check")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("ok (PING answers, Redis "), "{stdout}");
+    for line in ["model limits", "sessions", "api limits"] {
+        let shown = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(line))
+            .unwrap_or("");
+        assert!(
+            shown.contains("shared across processes (Redis)"),
+            "{line}: {stdout}"
+        );
+    }
 }
 
 #[test]
@@ -81,6 +111,11 @@ fn check_passes_on_the_embedded_defaults() {
     assert!(
         stdout.contains("database") && stdout.contains("ok (sqlite answers"),
         "{stdout}"
+    );
+    assert!(stdout.contains("per process (no REDIS_URL)"), "{stdout}");
+    assert!(
+        !stdout.contains("PING"),
+        "no Redis is probed without REDIS_URL: {stdout}"
     );
 }
 
@@ -258,4 +293,59 @@ fn single_user_mode_is_refused_off_loopback() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a loopback address"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_users_sessions_in_redis() {
+    use aiprism_store::{SessionRecord, SessionStore};
+    let Some(redis) = aiprism_redis::testing::TestRedis::new().await else {
+        return;
+    };
+    let url = aiprism_redis::testing::test_url().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        aiprism(dir.path())
+            .env("REDIS_URL", &url)
+            .env("REDIS_KEY_PREFIX", &redis.config.prefix)
+            .arg("user")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let added = run(&["add", "carol"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&added.stdout).to_string();
+    let id = stdout
+        .split("id ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+    let sessions = aiprism_redis::RedisSessionStore::new(redis.redis.clone());
+    let now = chrono::Utc::now();
+    sessions
+        .insert_session(&SessionRecord {
+            id_hash: "cd".repeat(32),
+            user_id: aiprism_core::UserId::new(id),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    let changed = run(&["passwd", "carol"]);
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert_eq!(
+        sessions.session(&"cd".repeat(32)).await.unwrap(),
+        None,
+        "the session kept in Redis ended with the old password"
+    );
 }
