@@ -65,6 +65,8 @@ cleanup() {
   if [ -f "$pgdir/data/postmaster.pid" ]; then
     as_pg "$pg_bin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
   fi
+  # KEEP_LOGS=DIR keeps the logs and request records of this run there (for a failed check).
+  if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$KEEP_LOGS" && cp -r "$tmp"/. "$KEEP_LOGS"/ 2>/dev/null || true; fi
   rm -rf "$tmp" "$pgdir"
 }
 trap cleanup EXIT

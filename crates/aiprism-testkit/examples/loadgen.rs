@@ -441,14 +441,27 @@ fn error_code(body: &[u8]) -> String {
         .unwrap_or_else(|| "not_json".to_string())
 }
 
+/// A short name for a request that got no complete answer; the full error goes to stderr, so a dropped
+/// connection can be told from a timeout and traced in the server's log.
 fn transport_code(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
+    let code = if e.is_timeout() {
+        "timeout"
     } else if e.is_connect() {
-        "connect".into()
+        "connect"
+    } else if e.is_body() {
+        "body"
     } else {
-        "transport".into()
+        "transport"
+    };
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
     }
+    eprintln!("loadgen: {code} error: {detail}");
+    code.to_string()
 }
 
 fn write_events(path: &std::path::Path, outcomes: &[Outcome]) -> anyhow::Result<()> {
