@@ -24,9 +24,11 @@ wait_for_line() {
 }
 
 # The environment aiprism runs with: nothing from the caller's that would point it elsewhere (their
-# database, configuration file, real model keys), plus the arguments (NAME=VALUE ...).
+# database, configuration file, real model keys), plus the arguments (NAME=VALUE ...). An array, not a
+# function, so a process started with it in the background is `$!` itself (env execs the program).
+CLEAN_ENV=(env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 LOG_LEVEL=warn)
 clean_env() {
-  env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 LOG_LEVEL=warn "$@"
+  "${CLEAN_ENV[@]}" "$@"
 }
 
 # Starts the fake model server (Anthropic wire format); sets FAKE_PID and FAKE_BASE_URL.
@@ -44,7 +46,7 @@ start_aiprism() {
   local dir="$1"; shift
   local out="$dir/aiprism.out"
   : >"$out"
-  clean_env AIPRISM_DATA_DIR="$dir/data" AIPRISM_AUTH=accounts \
+  "${CLEAN_ENV[@]}" AIPRISM_DATA_DIR="$dir/data" AIPRISM_AUTH=accounts \
     ANTHROPIC_API_KEY=fake-key ANTHROPIC_BASE_URL="$FAKE_BASE_URL" "$@" \
     "$BIN_DIR/aiprism" serve --bind 127.0.0.1:0 >"$out" 2>>"$dir/aiprism.err" &
   SERVER_PID=$!
