@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale-out run (a script, not a timed test): the scale-out scenario of crates/aiprism/tests/cli/scale_out.rs
+# Scale-out run (a script, not a timed test): the scale-out scenario of crates/aiprism/tests/cli/scale_out/
 # on both queue backends, one after the other, with its figures printed side by side:
 #   two `aiprism serve --no-workers` and two `aiprism worker` processes on one PostgreSQL database,
 #   originals in S3 (moto), the queue on the database and on SQS (moto), REDIS_URL with a prefix of its
