@@ -92,14 +92,11 @@ fn write_all(docs: &[&Doc]) -> usize {
     written
 }
 
-/// CPU time this (single-threaded) bench has used so far, from the kernel's scheduler statistics
-/// in nanoseconds: unlike wall time, it does not grow when other processes share the cores, so
-/// ratios computed from it hold on a busy machine too. Zero where `/proc` is missing.
+/// CPU time this process has used so far, on every thread (the writer deflates a large part on
+/// several cores): unlike wall time, it does not grow when other processes share the cores, so
+/// ratios computed from it hold on a busy machine too.
 fn cpu_now() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(Duration::ZERO, Duration::from_nanos)
+    cpu_time::ProcessTime::try_now().map_or(Duration::ZERO, |t| t.as_duration())
 }
 
 /// Median wall time and median CPU time of `reps` runs.

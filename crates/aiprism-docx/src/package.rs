@@ -20,6 +20,12 @@ const CHUNK_U64: u64 = 64 * 1024;
 const MAX_RESERVE: u64 = 16 * 1024 * 1024;
 /// Entries above this many decompressed bytes are subject to [`Limits::max_ratio`].
 const RATIO_FLOOR: u64 = 1024 * 1024;
+/// Largest kept entry inflated in one call into a buffer of its declared size; larger ones, and
+/// any whose declared size turns out wrong, are inflated chunk by chunk.
+const MAX_WHOLE: u64 = 256 * 1024 * 1024;
+/// Largest entry read only to validate it that is inflated in one call (into a reused scratch
+/// buffer): bigger ones stream through the 64 KiB chunk buffer, so memory stays bounded.
+const MAX_WHOLE_SCRATCH: u64 = 4 * 1024 * 1024;
 
 const REL_OFFICE_DOCUMENT: &[&str] = &[
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
@@ -107,6 +113,8 @@ fn open_with(
         total: 0,
         buf: vec![0; CHUNK],
         done: vec![false; count],
+        whole: None,
+        scratch: Vec::new(),
     };
     let mut warnings = Vec::new();
 
@@ -174,6 +182,11 @@ fn open_with(
         // Annotation ids are shared by every story of the document (notes, headers, comments):
         // scan the other XML parts of the main part's folder too.
         let dir = main_name.rsplit_once('/').map_or("", |(d, _)| d).to_lowercase();
+        let no_stories: Vec<String> = main_rels
+            .iter()
+            .filter(|r| !r.external && holds_no_story(&r.kind))
+            .map(|r| resolve_target(&main_name, &r.target).to_lowercase())
+            .collect();
         let mut all_names = Vec::with_capacity(count);
         for i in 0..count {
             let name = archive
@@ -182,7 +195,10 @@ fn open_with(
                 .map(|n| n.trim_start_matches('/').to_string())
                 .unwrap_or_default();
             let lower = name.to_lowercase();
-            let scan = lower.ends_with(".xml") && lower.starts_with(&dir) && i != main_idx;
+            let scan = lower.ends_with(".xml")
+                && lower.starts_with(&dir)
+                && i != main_idx
+                && !no_stories.contains(&lower);
             if scan && !rd.done.get(i).copied().unwrap_or(true) {
                 let data = rd.read(&mut archive, i, true)?;
                 scan_ids(&data, &mut ids);
@@ -214,6 +230,30 @@ fn open_with(
         warnings,
     };
     Ok((pkg, extra))
+}
+
+/// Relationship types (by their last segment, transitional, Strict and Microsoft's) of parts
+/// that hold no story, so no annotation (comment, bookmark, revision) and no annotation id:
+/// settings, styles, numbering, fonts, themes, the comment people and extension lists.
+const NO_STORY_KINDS: &[&str] = &[
+    "settings",
+    "webSettings",
+    "styles",
+    "stylesWithEffects",
+    "numbering",
+    "fontTable",
+    "theme",
+    "people",
+    "commentsExtended",
+    "commentsIds",
+    "commentsExtensible",
+];
+
+/// Whether a part reached by a relationship of type `kind` holds no story (see
+/// [`NO_STORY_KINDS`]); its ids need not be scanned.
+fn holds_no_story(kind: &str) -> bool {
+    let last = kind.trim().rsplit('/').next().unwrap_or_default();
+    NO_STORY_KINDS.contains(&last)
 }
 
 /// Collects the numbers of `prefix:id="N"` attributes (any prefix, either quote). Cheap byte scan:
@@ -252,6 +292,11 @@ struct EntryReader<'l> {
     total: u64,
     buf: Vec<u8>,
     done: Vec<bool>,
+    /// One-shot inflater for entries whose declared size fits the limits (created on first use,
+    /// reused for every entry).
+    whole: Option<libdeflater::Decompressor>,
+    /// Output buffer of one-shot inflation for entries read only to validate them.
+    scratch: Vec<u8>,
 }
 
 impl EntryReader<'_> {
@@ -353,6 +398,82 @@ impl EntryReader<'_> {
         });
         let Some(data) = data else { return Ok(None) };
         let ratio_base = compressed.min(self.input_len).max(1);
+        match method {
+            zip::CompressionMethod::Stored => {
+                let mut produced = 0;
+                self.count(&name, data.len(), &mut produced, ratio_base)?;
+                check_crc(&name, data, crc)?;
+                Ok(Some(if keep { data.to_vec() } else { Vec::new() }))
+            }
+            zip::CompressionMethod::Deflated => {
+                if let Some(out) = self.inflate_whole(&name, data, crc, declared, ratio_base, keep)? {
+                    return Ok(Some(out));
+                }
+                self.inflate_streaming(&name, data, crc, declared, ratio_base, keep)
+                    .map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Inflates an entry in one call into a buffer of its declared size (libdeflate: several
+    /// times faster than streaming inflation). Only when that size is within the limits, so
+    /// nothing is allocated that the limits forbid; `None` when the declared size is wrong or the
+    /// data does not inflate, which the streaming path then reports or handles.
+    fn inflate_whole(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        crc: u32,
+        declared: u64,
+        ratio_base: u64,
+        keep: bool,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
+        let cap = if keep { MAX_WHOLE } else { MAX_WHOLE_SCRATCH };
+        let within = declared <= cap
+            && self.total.saturating_add(declared) <= self.limits.max_total_uncompressed
+            && (declared <= RATIO_FLOOR || declared / ratio_base <= self.limits.max_ratio);
+        let Ok(size) = usize::try_from(declared) else {
+            return Ok(None);
+        };
+        if !within {
+            return Ok(None);
+        }
+        let mut owned = Vec::new();
+        let out = if keep {
+            owned = vec![0u8; size];
+            &mut owned
+        } else {
+            if self.scratch.len() < size {
+                self.scratch.resize(size, 0);
+            }
+            &mut self.scratch
+        };
+        let inflater = self.whole.get_or_insert_with(libdeflater::Decompressor::new);
+        // A stream longer than declared fails for want of space, a shorter one returns fewer
+        // bytes: either way the declared size was wrong and the streaming path takes over.
+        let room = out.get_mut(..size).unwrap_or_default();
+        match inflater.deflate_decompress(data, room) {
+            Ok(n) if n == size => {}
+            _ => return Ok(None),
+        }
+        check_crc(name, out.get(..size).unwrap_or_default(), crc)?;
+        let mut produced = 0;
+        self.count(name, size, &mut produced, ratio_base)?;
+        Ok(Some(owned))
+    }
+
+    /// Inflates an entry chunk by chunk straight into the output's spare capacity (no
+    /// intermediate buffers, no zero-filling), with the limits checked after every chunk.
+    fn inflate_streaming(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        crc: u32,
+        declared: u64,
+        ratio_base: u64,
+        keep: bool,
+    ) -> Result<Vec<u8>, ReadError> {
         let mut out = Vec::new();
         if keep {
             // The declared size is a hint only: never reserve more than a few chunks' worth of it.
@@ -360,60 +481,46 @@ impl EntryReader<'_> {
         }
         let mut hasher = crc32fast::Hasher::new();
         let mut produced: u64 = 0;
-        match method {
-            zip::CompressionMethod::Stored => {
-                self.count(&name, data.len(), &mut produced, ratio_base)?;
-                hasher.update(data);
-                if keep {
-                    out.extend_from_slice(data);
+        let corrupt = |detail: &str| ReadError::CorruptZip {
+            detail: format!("{name}: {detail}"),
+        };
+        let mut inflater = flate2::Decompress::new(false);
+        let mut input = data;
+        loop {
+            let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
+            let status = if keep {
+                if out.capacity() - out.len() < CHUNK {
+                    out.reserve(CHUNK);
                 }
+                let from = out.len();
+                let status = inflater
+                    .decompress_vec(input, &mut out, flate2::FlushDecompress::None)
+                    .map_err(|e| corrupt(&e.to_string()))?;
+                hasher.update(out.get(from..).unwrap_or_default());
+                status
+            } else {
+                let status = inflater
+                    .decompress(input, &mut self.buf, flate2::FlushDecompress::None)
+                    .map_err(|e| corrupt(&e.to_string()))?;
+                let n = usize::try_from(inflater.total_out() - out_before).unwrap_or(0);
+                hasher.update(self.buf.get(..n).unwrap_or_default());
+                status
+            };
+            let consumed = usize::try_from(inflater.total_in() - in_before).unwrap_or(0);
+            let made = usize::try_from(inflater.total_out() - out_before).unwrap_or(0);
+            input = input.get(consumed..).unwrap_or_default();
+            self.count(name, made, &mut produced, ratio_base)?;
+            if status == flate2::Status::StreamEnd {
+                break;
             }
-            zip::CompressionMethod::Deflated => {
-                let corrupt = |detail: &str| ReadError::CorruptZip {
-                    detail: format!("{name}: {detail}"),
-                };
-                let mut inflater = flate2::Decompress::new(false);
-                let mut input = data;
-                loop {
-                    let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
-                    let status = if keep {
-                        if out.capacity() - out.len() < CHUNK {
-                            out.reserve(CHUNK);
-                        }
-                        let from = out.len();
-                        let status = inflater
-                            .decompress_vec(input, &mut out, flate2::FlushDecompress::None)
-                            .map_err(|e| corrupt(&e.to_string()))?;
-                        hasher.update(out.get(from..).unwrap_or_default());
-                        status
-                    } else {
-                        let status = inflater
-                            .decompress(input, &mut self.buf, flate2::FlushDecompress::None)
-                            .map_err(|e| corrupt(&e.to_string()))?;
-                        let n = usize::try_from(inflater.total_out() - out_before).unwrap_or(0);
-                        hasher.update(self.buf.get(..n).unwrap_or_default());
-                        status
-                    };
-                    let consumed = usize::try_from(inflater.total_in() - in_before).unwrap_or(0);
-                    let made = usize::try_from(inflater.total_out() - out_before).unwrap_or(0);
-                    input = input.get(consumed..).unwrap_or_default();
-                    self.count(&name, made, &mut produced, ratio_base)?;
-                    if status == flate2::Status::StreamEnd {
-                        break;
-                    }
-                    if consumed == 0 && made == 0 {
-                        return Err(corrupt("unexpected end of compressed data"));
-                    }
-                }
+            if consumed == 0 && made == 0 {
+                return Err(corrupt("unexpected end of compressed data"));
             }
-            _ => return Ok(None),
         }
         if hasher.finalize() != crc {
-            return Err(ReadError::CorruptZip {
-                detail: format!("{name}: invalid checksum"),
-            });
+            return Err(corrupt("invalid checksum"));
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
     /// Counts `n` bytes produced by an entry against the package's limits.
@@ -433,6 +540,17 @@ impl EntryReader<'_> {
             });
         }
         Ok(())
+    }
+}
+
+/// Rejects an entry whose bytes do not match the checksum its header declares.
+fn check_crc(name: &str, bytes: &[u8], crc: u32) -> Result<(), ReadError> {
+    if crc32fast::hash(bytes) == crc {
+        Ok(())
+    } else {
+        Err(ReadError::CorruptZip {
+            detail: format!("{name}: invalid checksum"),
+        })
     }
 }
 

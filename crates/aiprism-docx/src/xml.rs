@@ -125,10 +125,12 @@ impl<'a> XmlReader<'a> {
         match &ev {
             Event::Start(e) => {
                 self.depth += 1;
+                self.no_lt_in_tag(e)?;
                 self.declare(e, self.depth)?;
             }
             Event::Empty(e) => {
                 self.pending_empty = true;
+                self.no_lt_in_tag(e)?;
                 self.declare(e, self.depth + 1)?;
             }
             Event::End(_) => {
@@ -166,6 +168,34 @@ impl<'a> XmlReader<'a> {
         }
         self.pop_scope(self.depth);
         self.depth = self.depth.saturating_sub(1);
+        Ok(())
+    }
+
+    /// Jumps over the rest of the element whose `Start` was just returned when a byte scan can
+    /// vouch that its content is plain markup (see [`plain_subtree_end`]), then reads its end
+    /// tag so the parser's end-name checking stays in step. Returns `false`, having consumed
+    /// nothing, when the content must be walked event by event instead.
+    pub(crate) fn jump_plain(&mut self, e: &BytesStart<'_>, avoid: &[&[u8]]) -> Result<bool, ReadError> {
+        let rest: &'a [u8] = self.reader.get_ref();
+        let Some(at) = plain_subtree_end(rest, e.name().as_ref().as_bytes(), avoid) else {
+            return Ok(false);
+        };
+        *self.reader.get_mut() = rest.get(at..).unwrap_or_default();
+        match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
+            Event::End(_) => {}
+            _ => return Err(malformed(self.part, "unexpected content while skipping")),
+        }
+        self.pop_scope(self.depth);
+        self.depth = self.depth.saturating_sub(1);
+        Ok(true)
+    }
+
+    /// Refuses a `<` inside a tag (XML forbids it in attribute values; the parser lets it
+    /// through), so every `<` in an accepted part starts markup, which the fast skips rely on.
+    fn no_lt_in_tag(&self, e: &BytesStart<'_>) -> Result<(), ReadError> {
+        if memchr::memchr(b'<', e.attributes_raw().as_bytes()).is_some() {
+            return Err(malformed(self.part, "'<' inside a tag"));
+        }
         Ok(())
     }
 
@@ -284,6 +314,55 @@ fn end_tag_offset(rest: &[u8], name: &[u8]) -> Option<usize> {
                 if after.starts_with(name) && delim(after.get(name.len())) {
                     return None; // nested element of the same name
                 }
+            }
+        }
+    }
+    None
+}
+
+/// The name at the start of a tag (after `<` or `</`): bytes up to whitespace, `/` or `>`.
+fn tag_name(tag: &[u8]) -> &[u8] {
+    let n = tag
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
+        .unwrap_or(tag.len());
+    tag.get(..n).unwrap_or_default()
+}
+
+/// The local part of a qualified name.
+fn local_of(qname: &[u8]) -> &[u8] {
+    qname.rsplit(|&b| b == b':').next().unwrap_or(qname)
+}
+
+/// Offset in `rest` (what follows the start tag of an element named `qname`) of the end tag that
+/// closes it, found by looking only at what follows each `<`: the scan gives up (`None`: "walk
+/// it") at a comment, CDATA section or processing instruction, an empty name, an element with
+/// `qname`'s local name (so nesting cannot fool it) or one whose local name is in `avoid`.
+///
+/// Every `<` starts markup: the parser reads one in text as markup too, and [`XmlReader`]
+/// refuses one inside an attribute value, so in any part the readers accept the `<`s seen here
+/// are exactly the parser's tags. Tags passed over are not checked further: callers jump only
+/// over subtrees whose content they do not read.
+pub(crate) fn plain_subtree_end(rest: &[u8], qname: &[u8], avoid: &[&[u8]]) -> Option<usize> {
+    let local = local_of(qname);
+    for at in memchr::memchr_iter(b'<', rest) {
+        let after = rest.get(at + 1..)?;
+        let (close, name) = match after.first()? {
+            b'!' | b'?' => return None,
+            b'/' => (true, tag_name(after.get(1..)?)),
+            _ => (false, tag_name(after)),
+        };
+        if name.is_empty() {
+            return None;
+        }
+        if close {
+            if name == qname {
+                return Some(at);
+            }
+        } else {
+            let l = local_of(name);
+            if l == local || avoid.contains(&l) {
+                return None;
             }
         }
     }
@@ -475,6 +554,73 @@ mod tests {
             }
         }
         assert!(failed, "end-name checking survives the fast skip");
+    }
+
+    #[test]
+    fn plain_subtrees_are_jumped_only_when_the_scan_can_vouch_for_them() {
+        let end = |rest: &str| plain_subtree_end(rest.as_bytes(), b"w:p", &[b"fldChar"]);
+        let plain = r#"<w:pPr><w:jc w:val="left"/></w:pPr><w:r w:rsidR='00A1'><w:t xml:space="preserve">a &amp; b > c</w:t></w:r></w:p><w:p/>"#;
+        assert_eq!(end(plain), plain.find("</w:p>"));
+        let quoted = r#"<w:r a="x>y"><w:t>z</w:t></w:r></w:p>"#;
+        assert_eq!(end(quoted), quoted.find("</w:p>"), "'>' inside a value");
+        let spaced = "<w:r><w:t>x</w:t></w:r></w:p >";
+        assert_eq!(end(spaced), spaced.find("</w:p"), "space before '>'");
+        for (bad, why) in [
+            ("<!-- </w:p> --></w:p>", "comment"),
+            ("<w:t><![CDATA[</w:p>]]></w:t></w:p>", "CDATA"),
+            ("<?pi x?></w:p>", "processing instruction"),
+            ("<w:txbxContent><w:p></w:p></w:txbxContent></w:p>", "nested paragraph"),
+            ("<a:p></a:p></w:p>", "same local name, other prefix"),
+            ("<w:r><w:fldChar w:fldCharType='begin'/></w:r></w:p>", "avoided element"),
+            ("<w:r><w:t>never closed", "no end tag"),
+            ("< w:r></w:p>", "empty name"),
+        ] {
+            assert_eq!(end(bad), None, "{why}");
+        }
+        // After a jump the parser is in step: what follows still parses, and a mismatched end is
+        // still an error.
+        let xml = "<b><w:p><w:r><w:t>skipped</w:t></w:r></w:p><w:t>after</w:t></b>";
+        let mut r = XmlReader::new("t", xml.as_bytes());
+        let mut texts = Vec::new();
+        loop {
+            match r.next().expect("well-formed") {
+                Event::Start(e) if e.name().as_ref() == "w:p" => assert!(r.jump_plain(&e, &[]).expect("jumps")),
+                Event::Text(t) => texts.push(t.xml10_content().into_owned()),
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(texts, vec!["after".to_string()]);
+        let bad = "<b><w:p><w:r/></w:p></x></b>";
+        let mut r = XmlReader::new("t", bad.as_bytes());
+        let mut failed = false;
+        for _ in 0..10 {
+            match r.next() {
+                Ok(Event::Start(e)) if e.name().as_ref() == "w:p" => assert!(r.jump_plain(&e, &[]).expect("jumps")),
+                Ok(Event::Eof) => break,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(failed, "end-name checking survives the jump");
+    }
+
+    #[test]
+    fn a_less_than_sign_inside_a_tag_is_malformed() {
+        for bad in ["<a b=\"x<y\"><c/></a>", "<a><c d='</a>'/></a>"] {
+            let mut r = XmlReader::new("t", bad.as_bytes());
+            let err = loop {
+                match r.next() {
+                    Ok(Event::Eof) => break None,
+                    Ok(_) => {}
+                    Err(e) => break Some(e),
+                }
+            };
+            assert!(matches!(err, Some(ReadError::MalformedXml { .. })), "{bad}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod anchor;
 mod build;
 mod comments;
+mod deflate;
 mod map;
 mod opc;
 mod out;

@@ -25,6 +25,8 @@ pub(crate) const REL_COMMENTS_T: &str =
 pub(crate) const REL_COMMENTS_S: &str = "http://purl.oclc.org/ooxml/officeDocument/relationships/comments";
 /// Compression level of rewritten parts: fast; the main part can be several megabytes.
 const LEVEL: i64 = 1;
+/// [`LEVEL`] as flate2 takes it.
+const LEVEL_U32: u32 = 1;
 /// Rewritten parts smaller than this are stored uncompressed: relationships and content types are
 /// a few kilobytes, and setting up a deflate stream (its window and hash tables) costs more than
 /// the bytes it would save. Word and every zip reader open stored entries.
@@ -338,6 +340,25 @@ impl Content<'_> {
         }
     }
 
+    /// The content as consecutive slices (no copy of a spliced part).
+    fn segments(&self) -> Vec<&[u8]> {
+        match self {
+            Content::Bytes(b) => vec![b.as_slice()],
+            Content::Spliced { base, edits, prefix } => {
+                let mut out = Vec::with_capacity(edits.len() * 2 + 2);
+                out.push(*prefix);
+                let mut cursor = 0usize;
+                for e in edits.iter() {
+                    out.push(base.get(cursor..e.at).unwrap_or_default());
+                    out.push(e.bytes.as_slice());
+                    cursor = e.at + e.del;
+                }
+                out.push(base.get(cursor..).unwrap_or_default());
+                out
+            }
+        }
+    }
+
     fn len_hint(&self) -> usize {
         match self {
             Content::Bytes(b) => b.len(),
@@ -374,11 +395,26 @@ pub(crate) fn assemble(
         match changed.get(&i) {
             Some(bytes) => {
                 let name = file.name().map_err(zerr)?.into_owned();
+                let modified = file.last_modified();
                 let mut opts = options_for(bytes.len_hint());
-                if let Some(t) = file.last_modified() {
+                if let Some(t) = modified {
                     opts = opts.last_modified_time(t);
                 }
                 drop(file);
+                let chunks = super::deflate::chunks_for(bytes.len_hint());
+                if chunks > 1 {
+                    // A large part (the main one): deflated on several cores.
+                    let segments = bytes.segments();
+                    let size = segments.iter().map(|s| s.len()).sum();
+                    let (z, crc) =
+                        super::deflate::deflate(&segments, LEVEL_U32, chunks).map_err(|e| WriteError::Zip {
+                            detail: e.to_string(),
+                        })?;
+                    if let Some(r) = super::deflate::write_precompressed(&mut w, &name, &z, size, crc, modified) {
+                        r.map_err(zerr)?;
+                        continue;
+                    }
+                }
                 w.start_file(name, opts).map_err(zerr)?;
                 bytes.write_to(&mut w).map_err(|e| WriteError::Zip {
                     detail: e.to_string(),

@@ -23,6 +23,10 @@ pub(crate) use super::map::*;
 
 /// Field nesting tracked, as in the reader.
 const MAX_FIELD_DEPTH: usize = 256;
+/// Elements (local names) that keep an untargeted paragraph from being jumped over: field
+/// characters and instructions change state that outlives the paragraph (a field can span
+/// several, and its instruction decides how later targets treat it).
+const JUMP_AVOID: &[&[u8]] = &[b"fldChar", b"instrText", b"delInstrText"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum K {
@@ -134,8 +138,17 @@ pub(crate) fn scan(part: &str, bytes: &[u8], mode: Mode<'_>) -> Result<Scan, Rea
                     Some(mut f) => {
                         f.child_of = child_of;
                         let props = matches!(f.kind, K::PPr | K::RPr);
+                        let unmapped_p = f.kind == K::P
+                            && st.mode.targets.is_some()
+                            && st.open.last().is_some_and(|o| o.map.is_none());
                         st.stack.push(f);
-                        if props {
+                        if unmapped_p && reader.jump_plain(&e, JUMP_AVOID)? {
+                            // Only the count of paragraphs matters outside the target ones:
+                            // one with no nested paragraph and nothing that carries state past
+                            // its end (fields) is jumped over, not tokenised.
+                            let end = reader.offset();
+                            st.end(end, end);
+                        } else if props {
                             // Nothing inside paragraph or run properties is read or mapped (the
                             // reader reads formatting there, never text): jump over them instead
                             // of tokenising them, which is nearly half the tags of a typical part.
