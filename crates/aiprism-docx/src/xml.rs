@@ -171,6 +171,24 @@ impl<'a> XmlReader<'a> {
         Ok(())
     }
 
+    /// [`XmlReader::skip`]'s fast path alone: jumps over the rest of the element whose `Start` was
+    /// just returned when its content is plain (see [`end_tag_offset`]); otherwise consumes
+    /// nothing and returns `false`, and the caller walks the subtree.
+    pub(crate) fn skip_plain(&mut self, e: &BytesStart<'_>) -> Result<bool, ReadError> {
+        let rest: &'a [u8] = self.reader.get_ref();
+        let Some(at) = end_tag_offset(rest, e.name().as_ref().as_bytes()) else {
+            return Ok(false);
+        };
+        *self.reader.get_mut() = rest.get(at..).unwrap_or_default();
+        match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
+            Event::End(_) => {}
+            _ => return Err(malformed(self.part, "unexpected content while skipping")),
+        }
+        self.pop_scope(self.depth);
+        self.depth = self.depth.saturating_sub(1);
+        Ok(true)
+    }
+
     /// Jumps over the rest of the element whose `Start` was just returned when a byte scan can
     /// vouch that its content is plain markup (see [`plain_subtree_end`]), then reads its end
     /// tag so the parser's end-name checking stays in step. Returns `false`, having consumed
@@ -329,40 +347,73 @@ fn tag_name(tag: &[u8]) -> &[u8] {
     tag.get(..n).unwrap_or_default()
 }
 
+/// Where the tag at the start of `seg` (a tag and the text after it, up to the next `<`) ends:
+/// at `seg`'s last byte when that is a `>` (a tag followed by a tag, as most are), else at its
+/// first `>`, which must close balanced quotes (no `>` inside a value). `None` (the caller gives
+/// up) when there is no `>`: a `<` inside the tag. A `>` in text just before the next tag can
+/// make a self-closing tag look open, never the reverse, and the caller's name pairing catches
+/// that.
+fn tag_end(seg: &[u8]) -> Option<usize> {
+    let last = seg.len().checked_sub(1)?;
+    if seg.get(last) == Some(&b'>') {
+        return Some(last);
+    }
+    let (mut double, mut single) = (0u32, 0u32);
+    for (i, &b) in seg.iter().enumerate() {
+        match b {
+            b'>' => return (double % 2 == 0 && single % 2 == 0).then_some(i),
+            b'"' => double += 1,
+            b'\'' => single += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The local part of a qualified name.
 fn local_of(qname: &[u8]) -> &[u8] {
     qname.rsplit(|&b| b == b':').next().unwrap_or(qname)
 }
 
 /// Offset in `rest` (what follows the start tag of an element named `qname`) of the end tag that
-/// closes it, found by looking only at what follows each `<`: the scan gives up (`None`: "walk
-/// it") at a comment, CDATA section or processing instruction, an empty name, an element with
-/// `qname`'s local name (so nesting cannot fool it) or one whose local name is in `avoid`.
-///
-/// Every `<` starts markup: the parser reads one in text as markup too, and [`XmlReader`]
-/// refuses one inside an attribute value, so in any part the readers accept the `<`s seen here
-/// are exactly the parser's tags. Tags passed over are not checked further: callers jump only
-/// over subtrees whose content they do not read.
+/// closes it, found by a byte scan that vouches only for well-formed content: every `<` starts a
+/// tag that ends before the next `<` (so no `<` hides in an attribute value), and start and end
+/// tags pair up by name. It gives up (`None`:
+/// "walk it") at anything else, and at a comment, CDATA section or processing instruction, an
+/// element with `qname`'s local name (so nesting cannot fool it) or one whose local name is in
+/// `avoid`. On content it accepts, the parser and the readers' skips see exactly these tags, so
+/// a jump lands where walking would; damaged or unusual markup is walked, as the reader walks it.
 pub(crate) fn plain_subtree_end(rest: &[u8], qname: &[u8], avoid: &[&[u8]]) -> Option<usize> {
     let local = local_of(qname);
-    for at in memchr::memchr_iter(b'<', rest) {
-        let after = rest.get(at + 1..)?;
-        let (close, name) = match after.first()? {
+    let mut open: Vec<&[u8]> = Vec::with_capacity(16);
+    let mut lts = memchr::memchr_iter(b'<', rest).peekable();
+    while let Some(at) = lts.next() {
+        let next = lts.peek().copied().unwrap_or(rest.len());
+        // The tag with the text after it, up to the next tag.
+        let seg = rest.get(at + 1..next)?;
+        let gt = tag_end(seg)?;
+        let (close, name) = match seg.first()? {
             b'!' | b'?' => return None,
-            b'/' => (true, tag_name(after.get(1..)?)),
-            _ => (false, tag_name(after)),
+            b'/' => (true, tag_name(seg.get(1..gt)?)),
+            _ => (false, tag_name(seg.get(..gt)?)),
         };
         if name.is_empty() {
             return None;
         }
         if close {
-            if name == qname {
-                return Some(at);
+            match open.pop() {
+                Some(o) if o == name => {}
+                Some(_) => return None,
+                None if name == qname => return Some(at),
+                None => return None,
             }
         } else {
             let l = local_of(name);
             if l == local || avoid.contains(&l) {
                 return None;
+            }
+            if seg.get(gt.checked_sub(1)?) != Some(&b'/') {
+                open.push(name);
             }
         }
     }
@@ -559,13 +610,24 @@ mod tests {
     #[test]
     fn plain_subtrees_are_jumped_only_when_the_scan_can_vouch_for_them() {
         let end = |rest: &str| plain_subtree_end(rest.as_bytes(), b"w:p", &[b"fldChar"]);
-        let plain = r#"<w:pPr><w:jc w:val="left"/></w:pPr><w:r w:rsidR='00A1'><w:t xml:space="preserve">a &amp; b > c</w:t></w:r></w:p><w:p/>"#;
+        let plain = r#"<w:pPr><w:jc w:val="left"/></w:pPr><w:r w:rsidR='00A1'><w:t xml:space="preserve">a &amp; b</w:t><w:br /></w:r></w:p><w:p/>"#;
         assert_eq!(end(plain), plain.find("</w:p>"));
-        let quoted = r#"<w:r a="x>y"><w:t>z</w:t></w:r></w:p>"#;
-        assert_eq!(end(quoted), quoted.find("</w:p>"), "'>' inside a value");
         let spaced = "<w:r><w:t>x</w:t></w:r></w:p >";
         assert_eq!(end(spaced), spaced.find("</w:p"), "space before '>'");
+        assert_eq!(end("</w:p>"), Some(0), "empty paragraph");
+        let gts = r#"<w:r a="x>y"><w:t>a > b</w:t></w:r></w:p>"#;
+        assert_eq!(end(gts), gts.find("</w:p>"), "'>' in an open tag's value and in text");
+        let gts = r#"<w:r><w:b a=">"/></w:r></w:p>"#;
+        assert_eq!(end(gts), gts.find("</w:p>"), "'>' in a self-closing tag's value");
         for (bad, why) in [
+            (r#"<w:r><w:t a=">">x</w:t></w:r></w:p>"#, "'>' inside a value, text after"),
+            (r#"<w:r><w:b a=">"<w:x/></w:r></w:p>"#, "'>' and '<' inside a value"),
+            ("<w:r><w:t>x/></w:t></w:r></w:p>", "text ending in '/>'"),
+            (r#"<w:r a="</w:p>"/></w:p>"#, "'<' inside a value"),
+            ("<w:r><w:color w<w:cols/></w:r></w:p>", "'<' inside a tag"),
+            ("<w:pPr><w:sectPr></w:rPr></w:pPr></w:p>", "mismatched end tag"),
+            ("<w:r></w:p>", "unclosed child"),
+            ("</w:r></w:p>", "end tag with nothing open"),
             ("<!-- </w:p> --></w:p>", "comment"),
             ("<w:t><![CDATA[</w:p>]]></w:t></w:p>", "CDATA"),
             ("<?pi x?></w:p>", "processing instruction"),

@@ -42,6 +42,11 @@ pub(crate) fn deflate(segments: &[&[u8]], level: u32, chunks: usize) -> std::io:
         .filter(|(a, b)| a < b || *a == 0)
         .collect();
     let last = bounds.len().saturating_sub(1);
+    if last == 0 {
+        // One chunk: no thread.
+        let (out, crc) = deflate_piece(&[], segments, level, true)?;
+        return Ok((out, crc.finalize()));
+    }
     let results: Vec<std::io::Result<(Vec<u8>, crc32fast::Hasher)>> = std::thread::scope(|s| {
         let handles: Vec<_> = bounds
             .iter()

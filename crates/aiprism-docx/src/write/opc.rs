@@ -401,9 +401,10 @@ pub(crate) fn assemble(
                     opts = opts.last_modified_time(t);
                 }
                 drop(file);
-                let chunks = super::deflate::chunks_for(bytes.len_hint());
-                if chunks > 1 {
-                    // A large part (the main one): deflated on several cores.
+                if bytes.len_hint() >= STORE_BELOW {
+                    // Deflated here rather than by the zip writer: a large part (the main one)
+                    // on several cores, any part straight from its spliced pieces.
+                    let chunks = super::deflate::chunks_for(bytes.len_hint());
                     let segments = bytes.segments();
                     let size = segments.iter().map(|s| s.len()).sum();
                     let (z, crc) =
@@ -424,6 +425,17 @@ pub(crate) fn assemble(
         }
     }
     for (name, bytes) in added {
+        if bytes.len() >= STORE_BELOW {
+            let (z, crc) = super::deflate::deflate(&[bytes.as_slice()], LEVEL_U32, 1).map_err(|e| {
+                WriteError::Zip {
+                    detail: e.to_string(),
+                }
+            })?;
+            if let Some(r) = super::deflate::write_precompressed(&mut w, name, &z, bytes.len(), crc, None) {
+                r.map_err(zerr)?;
+                continue;
+            }
+        }
         w.start_file(name.as_str(), options_for(bytes.len()))
             .map_err(zerr)?;
         w.write_all(bytes).map_err(|e| WriteError::Zip {

@@ -148,11 +148,13 @@ pub(crate) fn scan(part: &str, bytes: &[u8], mode: Mode<'_>) -> Result<Scan, Rea
                             // its end (fields) is jumped over, not tokenised.
                             let end = reader.offset();
                             st.end(end, end);
-                        } else if props {
+                        } else if props && reader.skip_plain(&e)? {
                             // Nothing inside paragraph or run properties is read or mapped (the
                             // reader reads formatting there, never text): jump over them instead
                             // of tokenising them, which is nearly half the tags of a typical part.
-                            reader.skip(&e)?;
+                            // When they are not plain (a revision holds an `rPr` of its own) they
+                            // are walked with each child skipped, as the reader does, so both
+                            // accept and refuse the same damaged markup.
                             let end = reader.offset();
                             st.end(end, end);
                         }
