@@ -115,6 +115,7 @@ fn open_with(
         done: vec![false; count],
         whole: None,
         scratch: Vec::new(),
+        in_scratch: None,
     };
     let mut warnings = Vec::new();
 
@@ -200,8 +201,7 @@ fn open_with(
                 && i != main_idx
                 && !no_stories.contains(&lower);
             if scan && !rd.done.get(i).copied().unwrap_or(true) {
-                let data = rd.read(&mut archive, i, true)?;
-                scan_ids(&data, &mut ids);
+                rd.inspect(&mut archive, i, |data| scan_ids(data, &mut ids))?;
             }
             all_names.push(name);
         }
@@ -295,11 +295,35 @@ struct EntryReader<'l> {
     /// One-shot inflater for entries whose declared size fits the limits (created on first use,
     /// reused for every entry).
     whole: Option<libdeflater::Decompressor>,
-    /// Output buffer of one-shot inflation for entries read only to validate them.
+    /// Output buffer of one-shot inflation for entries read only to validate or inspect them.
     scratch: Vec<u8>,
+    /// Length of the entry last inflated into `scratch` by the current read, if it was.
+    in_scratch: Option<usize>,
 }
 
 impl EntryReader<'_> {
+    /// Reads entry `index` to its end like [`EntryReader::read`] and hands its bytes to `f`
+    /// without keeping them: inflated into the reused scratch buffer when it fits there (no
+    /// buffer allocated and zero-filled per part), else read as a kept entry.
+    fn inspect(
+        &mut self,
+        archive: &mut ZipArchive<Cursor<&[u8]>>,
+        index: usize,
+        f: impl FnOnce(&[u8]),
+    ) -> Result<(), ReadError> {
+        let before = self.total;
+        self.read(archive, index, false)?;
+        if let Some(n) = self.in_scratch.take() {
+            f(self.scratch.get(..n).unwrap_or_default());
+            return Ok(());
+        }
+        // Read some other way (stored, or too large for the scratch buffer): once more, kept.
+        self.total = before;
+        let data = self.read(archive, index, true)?;
+        f(&data);
+        Ok(())
+    }
+
     /// Reads entry `index` to its end (which makes the zip reader verify its CRC), keeping the
     /// bytes when `keep` is set.
     fn read(
@@ -311,6 +335,7 @@ impl EntryReader<'_> {
         if let Some(d) = self.done.get_mut(index) {
             *d = true;
         }
+        self.in_scratch = None;
         if let Some(out) = self.read_in_place(archive, index, keep)? {
             return Ok(out);
         }
@@ -460,6 +485,9 @@ impl EntryReader<'_> {
         check_crc(name, out.get(..size).unwrap_or_default(), crc)?;
         let mut produced = 0;
         self.count(name, size, &mut produced, ratio_base)?;
+        if !keep {
+            self.in_scratch = Some(size);
+        }
         Ok(Some(owned))
     }
 

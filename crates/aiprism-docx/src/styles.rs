@@ -84,20 +84,92 @@ pub(crate) fn comment_styles(
     // Nearly every Word document lists both names among its latent styles
     // (`<w:lsdException w:name="annotation text" .../>`), which define nothing; only a mention
     // anywhere else (a style's `<w:name w:val="annotation text"/>`) makes parsing worthwhile.
-    let mentions = |n: &[u8]| {
-        memchr::memmem::find_iter(bytes, n).any(|at| {
+    let mentions = |n: &'static [u8]| {
+        memchr::memmem::find_iter(bytes, n).filter(|&at| {
             let before = bytes.get(..at).unwrap_or_default();
             !(before.ends_with(b":name=\"") || before.ends_with(b":name='"))
         })
     };
-    if !mentions(b"annotation reference") && !mentions(b"annotation text") {
-        // UTF-16 parts would hide the names from a byte search; parse those.
-        if !bytes.starts_with(b"\xFF\xFE") && !bytes.starts_with(b"\xFE\xFF") {
-            return Ok((None, None));
-        }
+    let utf16 = bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF");
+    let mut at: Vec<usize> = mentions(b"annotation reference")
+        .chain(mentions(b"annotation text"))
+        .collect();
+    if at.is_empty() && !utf16 {
+        // UTF-16 parts would hide the names from a byte search; those are parsed.
+        return Ok((None, None));
     }
-    let s = Styles::parse(part, bytes)?;
+    at.sort_unstable();
+    // Styles parts can be megabytes: parse only the style elements that mention the names (in
+    // their order, so the first of each kind still wins), inside the part's own root tag so
+    // their prefixes keep their namespaces. Anything unexpected parses the whole part.
+    let s = match (!utf16).then(|| mentioning_styles(bytes, &at)).flatten() {
+        Some(excerpt) => Styles::parse(part, &excerpt)?,
+        None => Styles::parse(part, bytes)?,
+    };
     Ok((s.comment_reference, s.comment_text))
+}
+
+/// The part's root start tag, the `style` elements holding the byte offsets `at`, and the root's
+/// end tag: a small styles part with the same comment styles. `None` when the markup is not as
+/// plain as that (the caller then parses the whole part).
+fn mentioning_styles(bytes: &[u8], at: &[usize]) -> Option<Vec<u8>> {
+    let mut from = 0;
+    let root = loop {
+        let lt = from + memchr::memchr(b'<', bytes.get(from..)?)?;
+        match bytes.get(lt + 1)? {
+            b'?' | b'!' => from = lt + 1,
+            _ => break lt,
+        }
+    };
+    let root_end = root + memchr::memchr(b'>', bytes.get(root..)?)?;
+    let root_tag = bytes.get(root..=root_end)?;
+    if root_tag.ends_with(b"/>") || memchr::memchr(b'<', root_tag.get(1..)?).is_some() {
+        return None;
+    }
+    let root_name = name_of(root_tag.get(1..)?);
+    let mut out = root_tag.to_vec();
+    let mut done_to = 0usize;
+    for &m in at {
+        if m < done_to {
+            continue;
+        }
+        // The nearest `style` start tag before the mention, and its end tag after it.
+        let head = bytes.get(..m)?;
+        let start = memchr::memrchr_iter(b'<', head).find(|&lt| {
+            let name = name_of(head.get(lt + 1..).unwrap_or_default());
+            name == b"style" || name.ends_with(b":style")
+        })?;
+        if start < done_to {
+            return None;
+        }
+        let qname = name_of(bytes.get(start + 1..)?);
+        let mut close = b"</".to_vec();
+        close.extend_from_slice(qname);
+        close.push(b'>');
+        let end = m + memchr::memmem::find(bytes.get(m..)?, &close)? + close.len();
+        let element = bytes.get(start..end)?;
+        // The element must hold no other style (a mention outside any style element).
+        let mut open = b"<".to_vec();
+        open.extend_from_slice(qname);
+        if memchr::memmem::find_iter(element, &open).count() != 1 {
+            return None;
+        }
+        out.extend_from_slice(element);
+        done_to = end;
+    }
+    out.extend_from_slice(b"</");
+    out.extend_from_slice(root_name);
+    out.push(b'>');
+    Some(out)
+}
+
+/// The element name at the start of `tag` (just after its `<`).
+fn name_of(tag: &[u8]) -> &[u8] {
+    let n = tag
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
+        .unwrap_or(tag.len());
+    tag.get(..n).unwrap_or_default()
 }
 
 impl Styles {
@@ -401,6 +473,29 @@ mod tests {
         );
         assert_eq!(
             comment_styles("styles.xml", defined.as_bytes()).expect("styles"),
+            (Some("Kz".to_string()), Some("Kt".to_string()))
+        );
+        // Only the mentioning styles are parsed, under the part's own prefixes; the first style
+        // of each kind wins, a paragraph style named like the character one does not count, and
+        // markup the excerpt cannot vouch for is parsed whole with the same answer.
+        let x = "xmlns:x=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
+        let many = format!(
+            r#"<?xml version="1.0"?><!-- c --><x:styles {x}>{}<x:style x:type="paragraph" x:styleId="P1"><x:name x:val="annotation reference"/></x:style><x:style x:type="character" x:styleId="C1"><x:name x:val="annotation reference"/></x:style><x:style x:type="character" x:styleId="C2"><x:name x:val="annotation reference"/></x:style><x:style x:type="paragraph" x:styleId="T1"><x:name x:val="annotation text"/><x:basedOn x:val="Normal"/></x:style></x:styles>"#,
+            latent.replace("w:", "x:")
+        );
+        let want = (Some("C1".to_string()), Some("T1".to_string()));
+        assert_eq!(
+            comment_styles("styles.xml", many.as_bytes()).expect("styles"),
+            want
+        );
+        let full = Styles::parse("styles.xml", many.as_bytes()).expect("parses");
+        assert_eq!((full.comment_reference, full.comment_text), want);
+        let stray = format!(
+            r#"<w:styles {W}><w:docDefaults/><w:x w:v="annotation text"/>{}</w:styles>"#,
+            &defined[defined.find("<w:style ").unwrap_or(0)..defined.rfind("</w:styles>").unwrap_or(0)]
+        );
+        assert_eq!(
+            comment_styles("styles.xml", stray.as_bytes()).expect("styles"),
             (Some("Kz".to_string()), Some("Kt".to_string()))
         );
     }

@@ -338,13 +338,41 @@ fn end_tag_offset(rest: &[u8], name: &[u8]) -> Option<usize> {
     None
 }
 
-/// The name at the start of a tag (after `<` or `</`): bytes up to whitespace, `/` or `>`.
-fn tag_name(tag: &[u8]) -> &[u8] {
-    let n = tag
-        .iter()
-        .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
-        .unwrap_or(tag.len());
-    tag.get(..n).unwrap_or_default()
+/// Byte classes of a tag's name scan: 0 a name byte, 1 `:`, 2 a byte that ends a name
+/// (whitespace, `/`, `>`), as the parser splits names.
+const NAME_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b':' as usize] = 1;
+    t[b' ' as usize] = 2;
+    t[b'\t' as usize] = 2;
+    t[b'\r' as usize] = 2;
+    t[b'\n' as usize] = 2;
+    t[b'/' as usize] = 2;
+    t[b'>' as usize] = 2;
+    t
+};
+
+/// The name at the start of a tag (after `<` or `</`): bytes up to whitespace, `/` or `>`;
+/// with where its local part starts.
+fn tag_name(tag: &[u8]) -> (&[u8], usize) {
+    let mut local = 0;
+    let mut n = tag.len();
+    for (i, &b) in tag.iter().enumerate() {
+        match NAME_CLASS[usize::from(b)] {
+            0 => {}
+            1 => local = i + 1,
+            _ => {
+                n = i;
+                break;
+            }
+        }
+    }
+    (tag.get(..n).unwrap_or_default(), local.min(n))
+}
+
+/// Short byte strings compared inline (names are a few bytes; a library call costs more).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Where the tag at the start of `seg` (a tag and the text after it, up to the next `<`) ends:
@@ -392,7 +420,7 @@ pub(crate) fn plain_subtree_end(rest: &[u8], qname: &[u8], avoid: &[&[u8]]) -> O
         // The tag with the text after it, up to the next tag.
         let seg = rest.get(at + 1..next)?;
         let gt = tag_end(seg)?;
-        let (close, name) = match seg.first()? {
+        let (close, (name, local_at)) = match seg.first()? {
             b'!' | b'?' => return None,
             b'/' => (true, tag_name(seg.get(1..gt)?)),
             _ => (false, tag_name(seg.get(..gt)?)),
@@ -402,14 +430,14 @@ pub(crate) fn plain_subtree_end(rest: &[u8], qname: &[u8], avoid: &[&[u8]]) -> O
         }
         if close {
             match open.pop() {
-                Some(o) if o == name => {}
+                Some(o) if same(o, name) => {}
                 Some(_) => return None,
-                None if name == qname => return Some(at),
+                None if same(name, qname) => return Some(at),
                 None => return None,
             }
         } else {
-            let l = local_of(name);
-            if l == local || avoid.contains(&l) {
+            let l = name.get(local_at..).unwrap_or_default();
+            if same(l, local) || avoid.iter().any(|a| same(a, l)) {
                 return None;
             }
             if seg.get(gt.checked_sub(1)?) != Some(&b'/') {
@@ -616,12 +644,22 @@ mod tests {
         assert_eq!(end(spaced), spaced.find("</w:p"), "space before '>'");
         assert_eq!(end("</w:p>"), Some(0), "empty paragraph");
         let gts = r#"<w:r a="x>y"><w:t>a > b</w:t></w:r></w:p>"#;
-        assert_eq!(end(gts), gts.find("</w:p>"), "'>' in an open tag's value and in text");
+        assert_eq!(
+            end(gts),
+            gts.find("</w:p>"),
+            "'>' in an open tag's value and in text"
+        );
         let gts = r#"<w:r><w:b a=">"/></w:r></w:p>"#;
         assert_eq!(end(gts), gts.find("</w:p>"), "'>' in a self-closing tag's value");
         for (bad, why) in [
-            (r#"<w:r><w:t a=">">x</w:t></w:r></w:p>"#, "'>' inside a value, text after"),
-            (r#"<w:r><w:b a=">"<w:x/></w:r></w:p>"#, "'>' and '<' inside a value"),
+            (
+                r#"<w:r><w:t a=">">x</w:t></w:r></w:p>"#,
+                "'>' inside a value, text after",
+            ),
+            (
+                r#"<w:r><w:b a=">"<w:x/></w:r></w:p>"#,
+                "'>' and '<' inside a value",
+            ),
             ("<w:r><w:t>x/></w:t></w:r></w:p>", "text ending in '/>'"),
             (r#"<w:r a="</w:p>"/></w:p>"#, "'<' inside a value"),
             ("<w:r><w:color w<w:cols/></w:r></w:p>", "'<' inside a tag"),
@@ -631,9 +669,15 @@ mod tests {
             ("<!-- </w:p> --></w:p>", "comment"),
             ("<w:t><![CDATA[</w:p>]]></w:t></w:p>", "CDATA"),
             ("<?pi x?></w:p>", "processing instruction"),
-            ("<w:txbxContent><w:p></w:p></w:txbxContent></w:p>", "nested paragraph"),
+            (
+                "<w:txbxContent><w:p></w:p></w:txbxContent></w:p>",
+                "nested paragraph",
+            ),
             ("<a:p></a:p></w:p>", "same local name, other prefix"),
-            ("<w:r><w:fldChar w:fldCharType='begin'/></w:r></w:p>", "avoided element"),
+            (
+                "<w:r><w:fldChar w:fldCharType='begin'/></w:r></w:p>",
+                "avoided element",
+            ),
             ("<w:r><w:t>never closed", "no end tag"),
             ("< w:r></w:p>", "empty name"),
         ] {
@@ -646,7 +690,9 @@ mod tests {
         let mut texts = Vec::new();
         loop {
             match r.next().expect("well-formed") {
-                Event::Start(e) if e.name().as_ref() == "w:p" => assert!(r.jump_plain(&e, &[]).expect("jumps")),
+                Event::Start(e) if e.name().as_ref() == "w:p" => {
+                    assert!(r.jump_plain(&e, &[]).expect("jumps"))
+                }
                 Event::Text(t) => texts.push(t.xml10_content().into_owned()),
                 Event::Eof => break,
                 _ => {}
@@ -658,7 +704,9 @@ mod tests {
         let mut failed = false;
         for _ in 0..10 {
             match r.next() {
-                Ok(Event::Start(e)) if e.name().as_ref() == "w:p" => assert!(r.jump_plain(&e, &[]).expect("jumps")),
+                Ok(Event::Start(e)) if e.name().as_ref() == "w:p" => {
+                    assert!(r.jump_plain(&e, &[]).expect("jumps"))
+                }
                 Ok(Event::Eof) => break,
                 Err(_) => {
                     failed = true;

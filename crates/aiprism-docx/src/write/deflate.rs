@@ -12,9 +12,9 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 use zip::{DateTime, ZipArchive, ZipWriter};
 
 /// Parts smaller than this are deflated on one core: threads cost more than they save.
-const PARALLEL_FROM: usize = 256 * 1024;
+const PARALLEL_FROM: usize = 128 * 1024;
 /// Smallest chunk worth a thread.
-const CHUNK_MIN: usize = 128 * 1024;
+const CHUNK_MIN: usize = 64 * 1024;
 /// Most chunks (threads) per part.
 const MAX_CHUNKS: usize = 8;
 /// The deflate window: how far back a match may reach, so how much dictionary a chunk needs.
@@ -48,21 +48,24 @@ pub(crate) fn deflate(segments: &[&[u8]], level: u32, chunks: usize) -> std::io:
         return Ok((out, crc.finalize()));
     }
     let results: Vec<std::io::Result<(Vec<u8>, crc32fast::Hasher)>> = std::thread::scope(|s| {
+        // Every chunk but the first on a thread of its own; the first on this one.
         let handles: Vec<_> = bounds
             .iter()
             .enumerate()
+            .skip(1)
             .map(|(i, &(a, b))| {
                 let dict = gather(segments, a.saturating_sub(WINDOW), a);
                 let pieces = slices(segments, a, b);
                 s.spawn(move || deflate_piece(&dict, &pieces, level, i == last))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
+        let (a, b) = bounds.first().copied().unwrap_or((0, 0));
+        let first = deflate_piece(&[], &slices(segments, a, b), level, false);
+        std::iter::once(first)
+            .chain(handles.into_iter().map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(std::io::Error::other("a compression thread failed")))
-            })
+            }))
             .collect()
     });
     let mut out = Vec::new();
@@ -129,7 +132,8 @@ fn deflate_piece(
                 out.reserve(out.len() / 2 + 4096);
             }
             let before = c.total_in();
-            c.compress_vec(input, &mut out, FlushCompress::None).map_err(err)?;
+            c.compress_vec(input, &mut out, FlushCompress::None)
+                .map_err(err)?;
             let used = usize::try_from(c.total_in() - before).unwrap_or(usize::MAX);
             input = input.get(used..).unwrap_or_default();
         }
@@ -246,7 +250,10 @@ mod tests {
     fn sample(len: usize) -> Vec<u8> {
         // Repetitive like XML, with enough variety that matches cross the chunk cuts.
         (0..len)
-            .map(|i| b"<w:r><w:t>abcdefghij</w:t></w:r>"[i % 32].wrapping_add(u8::try_from(i / 100_000 % 3).unwrap_or(0)))
+            .map(|i| {
+                b"<w:r><w:t>abcdefghij</w:t></w:r>"[i % 32]
+                    .wrapping_add(u8::try_from(i / 100_000 % 3).unwrap_or(0))
+            })
             .collect()
     }
 

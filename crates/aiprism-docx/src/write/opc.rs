@@ -407,11 +407,14 @@ pub(crate) fn assemble(
                     let chunks = super::deflate::chunks_for(bytes.len_hint());
                     let segments = bytes.segments();
                     let size = segments.iter().map(|s| s.len()).sum();
-                    let (z, crc) =
-                        super::deflate::deflate(&segments, LEVEL_U32, chunks).map_err(|e| WriteError::Zip {
+                    let (z, crc) = super::deflate::deflate(&segments, LEVEL_U32, chunks).map_err(|e| {
+                        WriteError::Zip {
                             detail: e.to_string(),
-                        })?;
-                    if let Some(r) = super::deflate::write_precompressed(&mut w, &name, &z, size, crc, modified) {
+                        }
+                    })?;
+                    if let Some(r) =
+                        super::deflate::write_precompressed(&mut w, &name, &z, size, crc, modified)
+                    {
                         r.map_err(zerr)?;
                         continue;
                     }
@@ -426,11 +429,10 @@ pub(crate) fn assemble(
     }
     for (name, bytes) in added {
         if bytes.len() >= STORE_BELOW {
-            let (z, crc) = super::deflate::deflate(&[bytes.as_slice()], LEVEL_U32, 1).map_err(|e| {
-                WriteError::Zip {
+            let (z, crc) =
+                super::deflate::deflate(&[bytes.as_slice()], LEVEL_U32, 1).map_err(|e| WriteError::Zip {
                     detail: e.to_string(),
-                }
-            })?;
+                })?;
             if let Some(r) = super::deflate::write_precompressed(&mut w, name, &z, bytes.len(), crc, None) {
                 r.map_err(zerr)?;
                 continue;
