@@ -375,23 +375,28 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// Where the tag at the start of `seg` (a tag and the text after it, up to the next `<`) ends:
-/// at `seg`'s last byte when that is a `>` (a tag followed by a tag, as most are), else at its
-/// first `>`, which must close balanced quotes (no `>` inside a value). `None` (the caller gives
-/// up) when there is no `>`: a `<` inside the tag. A `>` in text just before the next tag can
-/// make a self-closing tag look open, never the reverse, and the caller's name pairing catches
-/// that.
-fn tag_end(seg: &[u8]) -> Option<usize> {
+/// Where the tag at the start of `seg` (a tag and the text after it, up to the next `<`) ends,
+/// and whether it closes itself. Most tags are followed by a tag: when `seg` ends in a `>` not
+/// after a `/`, that `>` is taken as the end of an open tag. That can only mistake a
+/// self-closing tag followed by text ending in `>` for an open one, and the caller's name
+/// pairing then gives up. Anything else is read exactly: the first `>` outside quoted values.
+/// `None` (the caller gives up) when there is none: a `<` inside the tag.
+fn tag_end(seg: &[u8]) -> Option<(usize, bool)> {
     let last = seg.len().checked_sub(1)?;
-    if seg.get(last) == Some(&b'>') {
-        return Some(last);
+    if seg.get(last) == Some(&b'>') && (last == 0 || seg.get(last - 1) != Some(&b'/')) {
+        return Some((last, false));
     }
-    let (mut double, mut single) = (0u32, 0u32);
+    let mut quote = 0u8;
     for (i, &b) in seg.iter().enumerate() {
+        if quote != 0 {
+            if b == quote {
+                quote = 0;
+            }
+            continue;
+        }
         match b {
-            b'>' => return (double % 2 == 0 && single % 2 == 0).then_some(i),
-            b'"' => double += 1,
-            b'\'' => single += 1,
+            b'"' | b'\'' => quote = b,
+            b'>' => return Some((i, i > 0 && seg.get(i - 1) == Some(&b'/'))),
             _ => {}
         }
     }
@@ -419,7 +424,7 @@ pub(crate) fn plain_subtree_end(rest: &[u8], qname: &[u8], avoid: &[&[u8]]) -> O
         let next = lts.peek().copied().unwrap_or(rest.len());
         // The tag with the text after it, up to the next tag.
         let seg = rest.get(at + 1..next)?;
-        let gt = tag_end(seg)?;
+        let (gt, self_closing) = tag_end(seg)?;
         let (close, (name, local_at)) = match seg.first()? {
             b'!' | b'?' => return None,
             b'/' => (true, tag_name(seg.get(1..gt)?)),
@@ -440,7 +445,7 @@ pub(crate) fn plain_subtree_end(rest: &[u8], qname: &[u8], avoid: &[&[u8]]) -> O
             if same(l, local) || avoid.iter().any(|a| same(a, l)) {
                 return None;
             }
-            if seg.get(gt.checked_sub(1)?) != Some(&b'/') {
+            if !self_closing {
                 open.push(name);
             }
         }
@@ -651,16 +656,21 @@ mod tests {
         );
         let gts = r#"<w:r><w:b a=">"/></w:r></w:p>"#;
         assert_eq!(end(gts), gts.find("</w:p>"), "'>' in a self-closing tag's value");
+        let gts = r#"<w:r><w:t a='>"'>x/></w:t><w:b/></w:r></w:p>"#;
+        assert_eq!(end(gts), gts.find("</w:p>"), "quotes of both kinds, text ending in '/>'");
         for (bad, why) in [
-            (
-                r#"<w:r><w:t a=">">x</w:t></w:r></w:p>"#,
-                "'>' inside a value, text after",
-            ),
             (
                 r#"<w:r><w:b a=">"<w:x/></w:r></w:p>"#,
                 "'>' and '<' inside a value",
             ),
-            ("<w:r><w:t>x/></w:t></w:r></w:p>", "text ending in '/>'"),
+            (
+                r#"<w:bookmarkStart w:x='"' w:y="/>">t</w:p></w:bookmarkStart></w:p>"#,
+                "'/>' in a value among mixed quotes",
+            ),
+            (
+                "<w:bookmarkStart>t/></w:p></w:bookmarkStart></w:p>",
+                "text ending in '/>' inside an element",
+            ),
             (r#"<w:r a="</w:p>"/></w:p>"#, "'<' inside a value"),
             ("<w:r><w:color w<w:cols/></w:r></w:p>", "'<' inside a tag"),
             ("<w:pPr><w:sectPr></w:rPr></w:pPr></w:p>", "mismatched end tag"),
