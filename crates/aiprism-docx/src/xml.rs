@@ -379,12 +379,19 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// and whether it closes itself. Most tags are followed by a tag: when `seg` ends in a `>` not
 /// after a `/`, that `>` is taken as the end of an open tag. That can only mistake a
 /// self-closing tag followed by text ending in `>` for an open one, and the caller's name
-/// pairing then gives up. Anything else is read exactly: the first `>` outside quoted values.
+/// pairing then gives up. A `seg` ending in its only `>`, after a `/`, is a self-closing tag.
+/// Anything else is read exactly: the first `>` outside quoted values.
 /// `None` (the caller gives up) when there is none: a `<` inside the tag.
 fn tag_end(seg: &[u8]) -> Option<(usize, bool)> {
     let last = seg.len().checked_sub(1)?;
-    if seg.get(last) == Some(&b'>') && (last == 0 || seg.get(last - 1) != Some(&b'/')) {
-        return Some((last, false));
+    if seg.get(last) == Some(&b'>') {
+        if last == 0 || seg.get(last - 1) != Some(&b'/') {
+            return Some((last, false));
+        }
+        // `.../>` with no other `>` before it: a self-closing tag, nothing else.
+        if !seg.get(..last).unwrap_or_default().contains(&b'>') {
+            return Some((last, true));
+        }
     }
     let mut quote = 0u8;
     for (i, &b) in seg.iter().enumerate() {
@@ -657,7 +664,11 @@ mod tests {
         let gts = r#"<w:r><w:b a=">"/></w:r></w:p>"#;
         assert_eq!(end(gts), gts.find("</w:p>"), "'>' in a self-closing tag's value");
         let gts = r#"<w:r><w:t a='>"'>x/></w:t><w:b/></w:r></w:p>"#;
-        assert_eq!(end(gts), gts.find("</w:p>"), "quotes of both kinds, text ending in '/>'");
+        assert_eq!(
+            end(gts),
+            gts.find("</w:p>"),
+            "quotes of both kinds, text ending in '/>'"
+        );
         for (bad, why) in [
             (
                 r#"<w:r><w:b a=">"<w:x/></w:r></w:p>"#,
