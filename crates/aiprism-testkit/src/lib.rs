@@ -3,6 +3,7 @@
 //! locally so the router and the review engine are tested over real HTTP.
 
 pub mod app;
+pub mod browser;
 pub mod faults;
 pub mod fixtures;
 pub use aiprism_fakes::fake_llm;

@@ -1,9 +1,8 @@
 //! Accounts over HTTP: the one-time first-admin link and the trusted SSO header.
 
-use std::time::Duration;
-
 use aiprism_store::Backend;
 use aiprism_testkit::app::TestApp;
+use aiprism_testkit::browser::{cookie, no_redirect_client as client};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -12,25 +11,6 @@ aiprism_testkit::on_each_backend!(
     the_sso_header_is_trusted_only_when_configured,
 );
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("aiprism_csrf="))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .unwrap()
-}
-
 async fn the_first_admin_link_creates_an_admin_once(backend: Backend) {
     let app = TestApp::spawn_accounts(backend).await;
     assert!(app.app.accounts.needs_first_admin().await.unwrap());
@@ -38,7 +18,7 @@ async fn the_first_admin_link_creates_an_admin_once(backend: Backend) {
     let path = format!("/signin/{token}");
     let form = client().get(app.url(&path)).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
-    let csrf = csrf_of(&form);
+    let csrf = cookie(&form, "aiprism_csrf").expect("a CSRF cookie");
     let post = |name: &'static str, password: &'static str, again: &'static str| {
         let (url, csrf) = (app.url(&path), csrf.clone());
         async move {
@@ -67,14 +47,7 @@ async fn the_first_admin_link_creates_an_admin_once(backend: Backend) {
 
     let created = post("root", "long password", "long password").await;
     assert!(created.status().is_redirection(), "{}", created.status());
-    let session = created
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("aiprism_session="))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .unwrap();
+    let session = cookie(&created, "aiprism_session").expect("a session cookie");
     let me = client()
         .get(app.url("/api/v1/documents"))
         .header("cookie", format!("aiprism_session={session}"))

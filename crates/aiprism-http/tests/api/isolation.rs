@@ -10,6 +10,7 @@ use aiprism_core::Role;
 use aiprism_http::{ApiMethod, IdKind, RouteSpec, api_routes};
 use aiprism_store::Backend;
 use aiprism_testkit::app::TestApp;
+use aiprism_testkit::browser::{cookie, no_redirect_client as client, set_cookie};
 use aiprism_testkit::fixtures;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -22,14 +23,6 @@ aiprism_testkit::on_each_backend!(
 );
 
 const PASSWORD: &str = "correct horse battery";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
 
 fn method(m: ApiMethod) -> Method {
     match m {
@@ -308,27 +301,6 @@ async fn anonymous_api_calls_get_401_and_pages_redirect_to_sign_in(backend: Back
     assert_eq!(health.status(), StatusCode::OK);
 }
 
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_string)
-}
-
-fn cookie_value(set_cookie: &str) -> String {
-    set_cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string()
-}
-
 async fn sign_in(app: &TestApp, csrf: &str, password: &str) -> reqwest::Response {
     client()
         .post(app.url("/login"))
@@ -349,7 +321,7 @@ async fn a_browser_signs_in_with_a_new_session_each_time_and_signs_out(backend: 
     app.add_user("alice", Role::Reviewer, PASSWORD).await;
     let form = client().get(app.url("/login")).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
-    let csrf = cookie_value(&set_cookie(&form, "aiprism_csrf").unwrap());
+    let csrf = cookie(&form, "aiprism_csrf").unwrap();
 
     let wrong = sign_in(&app, &csrf, "not the password").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
@@ -381,16 +353,16 @@ async fn a_browser_signs_in_with_a_new_session_each_time_and_signs_out(backend: 
     let first = sign_in(&app, &csrf, PASSWORD).await;
     assert!(first.status().is_redirection());
     assert_eq!(first.headers()["location"], "/dashboard");
-    let cookie = set_cookie(&first, "aiprism_session").unwrap();
+    let header = set_cookie(&first, "aiprism_session").unwrap();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
+        header.contains("HttpOnly") && header.contains("SameSite=Lax"),
+        "{header}"
     );
     assert!(
-        !cookie.contains("Secure"),
-        "plain HTTP without configuration: {cookie}"
+        !header.contains("Secure"),
+        "plain HTTP without configuration: {header}"
     );
-    let session = cookie_value(&cookie);
+    let session = cookie(&first, "aiprism_session").unwrap();
     let cookies = format!("aiprism_csrf={csrf}; aiprism_session={session}");
 
     let listed = client()
@@ -424,7 +396,7 @@ async fn a_browser_signs_in_with_a_new_session_each_time_and_signs_out(backend: 
     );
 
     let second = sign_in(&app, &csrf, PASSWORD).await;
-    let rotated = cookie_value(&set_cookie(&second, "aiprism_session").unwrap());
+    let rotated = cookie(&second, "aiprism_session").unwrap();
     assert_ne!(rotated, session, "every sign-in gets a new session id");
     let over_tls = client()
         .post(app.url("/login"))

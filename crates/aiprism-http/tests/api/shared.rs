@@ -2,13 +2,12 @@
 //! started on one works on the other, a user's API budget is one budget, and `/ready` reports Redis.
 //! Skipped (with a note) without `AIPRISM_TEST_REDIS_URL` outside CI.
 
-use std::time::Duration;
-
 use aiprism_app::Settings;
 use aiprism_core::Role;
 use aiprism_redis::testing::TestRedis;
 use aiprism_store::{Backend, SessionStore};
 use aiprism_testkit::app::TestApp;
+use aiprism_testkit::browser::{cookie, no_redirect_client as client};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -33,14 +32,6 @@ fn on_redis(redis: &TestRedis) -> impl Fn(&mut Settings) + '_ {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
 async fn a_session_started_on_one_server_works_on_the_other_until_signed_out_there(backend: Backend) {
     let Some(redis) = TestRedis::new().await else {
         return;
@@ -57,14 +48,7 @@ async fn a_session_started_on_one_server_works_on_the_other_until_signed_out_the
         .await
         .unwrap();
     assert!(signed_in.status().is_redirection(), "{}", signed_in.status());
-    let session = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("aiprism_session="))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .expect("a session cookie");
+    let session = cookie(&signed_in, "aiprism_session").expect("a session cookie");
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(session.as_bytes()));
     assert!(
         one.app.store.session(&hash).await.unwrap().is_none(),
