@@ -6,4 +6,5 @@ pub mod app;
 pub mod browser;
 pub mod faults;
 pub mod fixtures;
+pub mod prometheus;
 pub use aiprism_fakes::fake_llm;

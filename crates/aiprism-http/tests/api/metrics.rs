@@ -5,6 +5,7 @@ use aiprism_store::Backend;
 use aiprism_testkit::app::TestApp;
 use aiprism_testkit::fake_llm::FakeLlm;
 use aiprism_testkit::fixtures;
+use aiprism_testkit::prometheus::{Sample, parse};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -15,56 +16,6 @@ aiprism_testkit::on_each_backend!(
     metrics_answer_404_when_disabled,
     a_metrics_token_keeps_scrapes_without_it_out,
 );
-
-/// One sample of the exposition: its name, labels in the order rendered, and value.
-struct Sample {
-    name: String,
-    labels: Vec<(String, String)>,
-    value: f64,
-}
-
-impl Sample {
-    fn label(&self, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
-        self.name == name && labels.iter().all(|(k, v)| self.label(k) == Some(v))
-    }
-}
-
-/// Parses the text format's sample lines (our label values contain no `,`, `"` or `}`).
-fn parse(text: &str) -> Vec<Sample> {
-    text.lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|line| {
-            let (series, value) = line.rsplit_once(' ').unwrap();
-            let (name, labels) = match series.split_once('{') {
-                Some((name, rest)) => {
-                    let labels = rest
-                        .trim_end_matches('}')
-                        .split(',')
-                        .filter(|pair| !pair.is_empty())
-                        .map(|pair| {
-                            let (k, v) = pair.split_once('=').unwrap();
-                            (k.to_string(), v.trim_matches('"').to_string())
-                        })
-                        .collect();
-                    (name, labels)
-                }
-                None => (series, Vec::new()),
-            };
-            Sample {
-                name: name.to_string(),
-                labels,
-                value: value.parse().unwrap(),
-            }
-        })
-        .collect()
-}
 
 /// A write-up with a placeholder the rules flag.
 fn writeup() -> Vec<u8> {

@@ -176,23 +176,7 @@ pub(super) async fn watch(client: reqwest::Client, url: String, cookie: String) 
     (opened, events)
 }
 
-/// The value of a Prometheus series whose name and labels all match (summed over other labels).
-pub(super) fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let mut found = None;
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix(name) else {
-            continue;
-        };
-        if !rest.starts_with('{') && !rest.starts_with(' ') {
-            continue;
-        }
-        if labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))) {
-            let value: f64 = rest.rsplit(' ').next().unwrap().parse().unwrap();
-            *found.get_or_insert(0.0) += value;
-        }
-    }
-    found
-}
+pub(super) use aiprism_testkit::prometheus::series;
 
 pub(super) fn completed_jobs(metrics: &str) -> f64 {
     series(
