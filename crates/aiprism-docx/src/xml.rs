@@ -189,6 +189,27 @@ impl<'a> XmlReader<'a> {
         Ok(true)
     }
 
+    /// Jumps to the end tag at byte `end` of the input, which [`plain_subtree_end`] found for the
+    /// element whose `Start` was just returned, and reads it. Returns `false`, having consumed
+    /// nothing, when `end` is not ahead.
+    pub(crate) fn jump_to(&mut self, end: usize) -> Result<bool, ReadError> {
+        let rest: &'a [u8] = self.reader.get_ref();
+        let Some(at) = end.checked_sub(self.offset()) else {
+            return Ok(false);
+        };
+        let Some(tail) = rest.get(at..) else {
+            return Ok(false);
+        };
+        *self.reader.get_mut() = tail;
+        match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
+            Event::End(_) => {}
+            _ => return Err(malformed(self.part, "unexpected content while skipping")),
+        }
+        self.pop_scope(self.depth);
+        self.depth = self.depth.saturating_sub(1);
+        Ok(true)
+    }
+
     /// Jumps over the rest of the element whose `Start` was just returned when a byte scan can
     /// vouch that its content is plain markup (see [`plain_subtree_end`]), then reads its end
     /// tag so the parser's end-name checking stays in step. Returns `false`, having consumed
