@@ -151,20 +151,24 @@ impl<'a> XmlReader<'a> {
     /// parser walks the subtree. Skipped bytes are not tokenised: the subtrees skipped hold only
     /// formatting properties and field codes, never text we read.
     pub(crate) fn skip(&mut self, e: &BytesStart<'_>) -> Result<(), ReadError> {
-        let rest: &'a [u8] = self.reader.get_ref();
-        match end_tag_offset(rest, e.name().as_ref().as_bytes()) {
-            Some(at) => {
-                *self.reader.get_mut() = rest.get(at..).unwrap_or_default();
-                match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
-                    Event::End(_) => {}
-                    _ => return Err(malformed(self.part, "unexpected content while skipping")),
-                }
-            }
-            None => {
-                self.reader
-                    .read_to_end(e.name())
-                    .map_err(|er| malformed(self.part, er))?;
-            }
+        if self.skip_plain(e)? {
+            return Ok(());
+        }
+        self.reader
+            .read_to_end(e.name())
+            .map_err(|er| malformed(self.part, er))?;
+        self.pop_scope(self.depth);
+        self.depth = self.depth.saturating_sub(1);
+        Ok(())
+    }
+
+    /// Ends a jump: the parser resumes at `tail`, which starts with the end tag of the element
+    /// whose `Start` was last returned, and reads it (so its end-name check stays in step).
+    fn land_on_end_tag(&mut self, tail: &'a [u8]) -> Result<(), ReadError> {
+        *self.reader.get_mut() = tail;
+        match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
+            Event::End(_) => {}
+            _ => return Err(malformed(self.part, "unexpected content while skipping")),
         }
         self.pop_scope(self.depth);
         self.depth = self.depth.saturating_sub(1);
@@ -179,13 +183,7 @@ impl<'a> XmlReader<'a> {
         let Some(at) = end_tag_offset(rest, e.name().as_ref().as_bytes()) else {
             return Ok(false);
         };
-        *self.reader.get_mut() = rest.get(at..).unwrap_or_default();
-        match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
-            Event::End(_) => {}
-            _ => return Err(malformed(self.part, "unexpected content while skipping")),
-        }
-        self.pop_scope(self.depth);
-        self.depth = self.depth.saturating_sub(1);
+        self.land_on_end_tag(rest.get(at..).unwrap_or_default())?;
         Ok(true)
     }
 
@@ -200,13 +198,7 @@ impl<'a> XmlReader<'a> {
         let Some(tail) = rest.get(at..) else {
             return Ok(false);
         };
-        *self.reader.get_mut() = tail;
-        match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
-            Event::End(_) => {}
-            _ => return Err(malformed(self.part, "unexpected content while skipping")),
-        }
-        self.pop_scope(self.depth);
-        self.depth = self.depth.saturating_sub(1);
+        self.land_on_end_tag(tail)?;
         Ok(true)
     }
 
@@ -219,13 +211,7 @@ impl<'a> XmlReader<'a> {
         let Some(at) = plain_subtree_end(rest, e.name().as_ref().as_bytes(), avoid) else {
             return Ok(false);
         };
-        *self.reader.get_mut() = rest.get(at..).unwrap_or_default();
-        match self.reader.read_event().map_err(|er| malformed(self.part, er))? {
-            Event::End(_) => {}
-            _ => return Err(malformed(self.part, "unexpected content while skipping")),
-        }
-        self.pop_scope(self.depth);
-        self.depth = self.depth.saturating_sub(1);
+        self.land_on_end_tag(rest.get(at..).unwrap_or_default())?;
         Ok(true)
     }
 
