@@ -275,12 +275,23 @@ impl DocumentStore for SqlStore {
             return Ok(None);
         };
         let sql = "DELETE FROM documents WHERE id = $1";
-        let r = on_pool!(&self.pool, |p| sqlx::query(sql)
-            .bind(id.as_str())
-            .execute(p)
-            .await
-            .map(|done| done.rows_affected()));
-        let deleted = r.map_err(map_err)?;
+        // The delete cascades to sections, findings and jobs, which a review worker may be
+        // writing at the same moment: a deadlock between the two is retried, not reported.
+        let mut attempt = 0u64;
+        let deleted = loop {
+            let r = on_pool!(&self.pool, |p| sqlx::query(sql)
+                .bind(id.as_str())
+                .execute(p)
+                .await
+                .map(|done| done.rows_affected()));
+            match r {
+                Err(e) if attempt < 4 && crate::pool::lost_a_race(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(25 * attempt)).await;
+                }
+                r => break r.map_err(map_err)?,
+            }
+        };
         Ok((deleted > 0).then_some(meta))
     }
 }

@@ -199,6 +199,13 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Whether a statement lost a race with another transaction and may simply be run again: a
+/// deadlock (PostgreSQL 40P01, e.g. a cascading delete meeting a review worker's inserts) or a
+/// serialization failure (40001).
+pub(crate) fn lost_a_race(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+}
+
 /// Whether a PostgreSQL SQLSTATE says the server, not the query, is the problem: the connection failed
 /// (class 08), the server is shutting down, crashed or still starting (57P01-57P03, what every open
 /// connection gets during a restart), or it ran out of connections, memory or disk (class 53), or it is
