@@ -370,20 +370,7 @@ impl EntryReader<'_> {
                     });
                 }
             };
-            let n64 = u64::try_from(n).unwrap_or(u64::MAX);
-            produced = produced.saturating_add(n64);
-            self.total = self.total.saturating_add(n64);
-            if self.total > self.limits.max_total_uncompressed {
-                return Err(ReadError::UncompressedTooLarge {
-                    limit: self.limits.max_total_uncompressed,
-                });
-            }
-            if produced > RATIO_FLOOR && produced / compressed > self.limits.max_ratio {
-                return Err(ReadError::CompressionRatio {
-                    entry: name,
-                    limit: self.limits.max_ratio,
-                });
-            }
+            self.count(&name, n, &mut produced, compressed)?;
         }
         Ok(out)
     }
@@ -431,11 +418,17 @@ impl EntryReader<'_> {
                 Ok(Some(if keep { data.to_vec() } else { Vec::new() }))
             }
             zip::CompressionMethod::Deflated => {
-                if let Some(out) = self.inflate_whole(&name, data, crc, declared, ratio_base, keep)? {
+                let entry = Deflated {
+                    name: &name,
+                    data,
+                    crc,
+                    declared,
+                    ratio_base,
+                };
+                if let Some(out) = self.inflate_whole(&entry, keep)? {
                     return Ok(Some(out));
                 }
-                self.inflate_streaming(&name, data, crc, declared, ratio_base, keep)
-                    .map(Some)
+                self.inflate_streaming(&entry, keep).map(Some)
             }
             _ => Ok(None),
         }
@@ -445,20 +438,12 @@ impl EntryReader<'_> {
     /// times faster than streaming inflation). Only when that size is within the limits, so
     /// nothing is allocated that the limits forbid; `None` when the declared size is wrong or the
     /// data does not inflate, which the streaming path then reports or handles.
-    fn inflate_whole(
-        &mut self,
-        name: &str,
-        data: &[u8],
-        crc: u32,
-        declared: u64,
-        ratio_base: u64,
-        keep: bool,
-    ) -> Result<Option<Vec<u8>>, ReadError> {
+    fn inflate_whole(&mut self, entry: &Deflated<'_>, keep: bool) -> Result<Option<Vec<u8>>, ReadError> {
         let cap = if keep { MAX_WHOLE } else { MAX_WHOLE_SCRATCH };
-        let within = declared <= cap
-            && self.total.saturating_add(declared) <= self.limits.max_total_uncompressed
-            && (declared <= RATIO_FLOOR || declared / ratio_base <= self.limits.max_ratio);
-        let Ok(size) = usize::try_from(declared) else {
+        let within = entry.declared <= cap
+            && self.total.saturating_add(entry.declared) <= self.limits.max_total_uncompressed
+            && (entry.declared <= RATIO_FLOOR || entry.declared / entry.ratio_base <= self.limits.max_ratio);
+        let Ok(size) = usize::try_from(entry.declared) else {
             return Ok(None);
         };
         if !within {
@@ -478,13 +463,13 @@ impl EntryReader<'_> {
         // A stream longer than declared fails for want of space, a shorter one returns fewer
         // bytes: either way the declared size was wrong and the streaming path takes over.
         let room = out.get_mut(..size).unwrap_or_default();
-        match inflater.deflate_decompress(data, room) {
+        match inflater.deflate_decompress(entry.data, room) {
             Ok(n) if n == size => {}
             _ => return Ok(None),
         }
-        check_crc(name, out.get(..size).unwrap_or_default(), crc)?;
+        check_crc(entry.name, out.get(..size).unwrap_or_default(), entry.crc)?;
         let mut produced = 0;
-        self.count(name, size, &mut produced, ratio_base)?;
+        self.count(entry.name, size, &mut produced, entry.ratio_base)?;
         if !keep {
             self.in_scratch = Some(size);
         }
@@ -493,27 +478,19 @@ impl EntryReader<'_> {
 
     /// Inflates an entry chunk by chunk straight into the output's spare capacity (no
     /// intermediate buffers, no zero-filling), with the limits checked after every chunk.
-    fn inflate_streaming(
-        &mut self,
-        name: &str,
-        data: &[u8],
-        crc: u32,
-        declared: u64,
-        ratio_base: u64,
-        keep: bool,
-    ) -> Result<Vec<u8>, ReadError> {
+    fn inflate_streaming(&mut self, entry: &Deflated<'_>, keep: bool) -> Result<Vec<u8>, ReadError> {
         let mut out = Vec::new();
         if keep {
             // The declared size is a hint only: never reserve more than a few chunks' worth of it.
-            out.reserve(usize::try_from(declared.min(MAX_RESERVE)).unwrap_or(0));
+            out.reserve(usize::try_from(entry.declared.min(MAX_RESERVE)).unwrap_or(0));
         }
         let mut hasher = crc32fast::Hasher::new();
         let mut produced: u64 = 0;
         let corrupt = |detail: &str| ReadError::CorruptZip {
-            detail: format!("{name}: {detail}"),
+            detail: format!("{}: {detail}", entry.name),
         };
         let mut inflater = flate2::Decompress::new(false);
-        let mut input = data;
+        let mut input = entry.data;
         loop {
             let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
             let status = if keep {
@@ -537,7 +514,7 @@ impl EntryReader<'_> {
             let consumed = usize::try_from(inflater.total_in() - in_before).unwrap_or(0);
             let made = usize::try_from(inflater.total_out() - out_before).unwrap_or(0);
             input = input.get(consumed..).unwrap_or_default();
-            self.count(name, made, &mut produced, ratio_base)?;
+            self.count(entry.name, made, &mut produced, entry.ratio_base)?;
             if status == flate2::Status::StreamEnd {
                 break;
             }
@@ -545,7 +522,7 @@ impl EntryReader<'_> {
                 return Err(corrupt("unexpected end of compressed data"));
             }
         }
-        if hasher.finalize() != crc {
+        if hasher.finalize() != entry.crc {
             return Err(corrupt("invalid checksum"));
         }
         Ok(out)
@@ -569,6 +546,17 @@ impl EntryReader<'_> {
         }
         Ok(())
     }
+}
+
+/// A deflated entry whose compressed bytes lie in the package, as its header describes it.
+struct Deflated<'a> {
+    name: &'a str,
+    data: &'a [u8],
+    crc: u32,
+    /// Uncompressed size the header declares (a hint until checked).
+    declared: u64,
+    /// Compressed size as far as the package can hold it, for the ratio limit.
+    ratio_base: u64,
 }
 
 /// Rejects an entry whose bytes do not match the checksum its header declares.

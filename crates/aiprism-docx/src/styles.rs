@@ -126,7 +126,7 @@ fn mentioning_styles(bytes: &[u8], at: &[usize]) -> Option<Vec<u8>> {
     if root_tag.ends_with(b"/>") || memchr::memchr(b'<', root_tag.get(1..)?).is_some() {
         return None;
     }
-    let root_name = name_of(root_tag.get(1..)?);
+    let root_name = xml::tag_name(root_tag.get(1..)?).0;
     let mut out = root_tag.to_vec();
     let mut done_to = 0usize;
     for &m in at {
@@ -136,13 +136,13 @@ fn mentioning_styles(bytes: &[u8], at: &[usize]) -> Option<Vec<u8>> {
         // The nearest `style` start tag before the mention, and its end tag after it.
         let head = bytes.get(..m)?;
         let start = memchr::memrchr_iter(b'<', head).find(|&lt| {
-            let name = name_of(head.get(lt + 1..).unwrap_or_default());
+            let name = xml::tag_name(head.get(lt + 1..).unwrap_or_default()).0;
             name == b"style" || name.ends_with(b":style")
         })?;
         if start < done_to {
             return None;
         }
-        let qname = name_of(bytes.get(start + 1..)?);
+        let qname = xml::tag_name(bytes.get(start + 1..)?).0;
         let mut close = b"</".to_vec();
         close.extend_from_slice(qname);
         close.push(b'>');
@@ -161,15 +161,6 @@ fn mentioning_styles(bytes: &[u8], at: &[usize]) -> Option<Vec<u8>> {
     out.extend_from_slice(root_name);
     out.push(b'>');
     Some(out)
-}
-
-/// The element name at the start of `tag` (just after its `<`).
-fn name_of(tag: &[u8]) -> &[u8] {
-    let n = tag
-        .iter()
-        .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
-        .unwrap_or(tag.len());
-    tag.get(..n).unwrap_or_default()
 }
 
 impl Styles {

@@ -361,7 +361,7 @@ const NAME_CLASS: [u8; 256] = {
 
 /// The name at the start of a tag (after `<` or `</`): bytes up to whitespace, `/` or `>`;
 /// with where its local part starts.
-fn tag_name(tag: &[u8]) -> (&[u8], usize) {
+pub(crate) fn tag_name(tag: &[u8]) -> (&[u8], usize) {
     let mut local = 0;
     let mut n = tag.len();
     for (i, &b) in tag.iter().enumerate() {

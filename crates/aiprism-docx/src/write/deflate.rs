@@ -186,39 +186,34 @@ pub(crate) fn write_precompressed(
     let mut z = Vec::with_capacity(compressed.len() + 2 * name.len() + 128);
     let put16 = |z: &mut Vec<u8>, v: u16| z.extend_from_slice(&v.to_le_bytes());
     let put32 = |z: &mut Vec<u8>, v: u32| z.extend_from_slice(&v.to_le_bytes());
+    // The fields local and central headers share, from "version needed" to the extra field's
+    // length: deflated, UTF-8 name, no extra field.
+    let shared = |z: &mut Vec<u8>| {
+        for v in [20, flags, 8, time, date] {
+            put16(z, v);
+        }
+        for v in [crc, csize, usize32] {
+            put32(z, v);
+        }
+        put16(z, name_len);
+        put16(z, 0);
+    };
     // Local file header.
     put32(&mut z, 0x0403_4b50);
-    put16(&mut z, 20);
-    put16(&mut z, flags);
-    put16(&mut z, 8);
-    put16(&mut z, time);
-    put16(&mut z, date);
-    put32(&mut z, crc);
-    put32(&mut z, csize);
-    put32(&mut z, usize32);
-    put16(&mut z, name_len);
-    put16(&mut z, 0);
+    shared(&mut z);
     z.extend_from_slice(name.as_bytes());
     z.extend_from_slice(compressed);
     let Ok(cd_at) = u32::try_from(z.len()) else {
         return None;
     };
-    // Central directory header.
+    // Central directory header: version made by, the shared fields, then no comment, disk 0,
+    // no attributes, the local header at offset 0.
     put32(&mut z, 0x0201_4b50);
     put16(&mut z, 20);
-    put16(&mut z, 20);
-    put16(&mut z, flags);
-    put16(&mut z, 8);
-    put16(&mut z, time);
-    put16(&mut z, date);
-    put32(&mut z, crc);
-    put32(&mut z, csize);
-    put32(&mut z, usize32);
-    put16(&mut z, name_len);
-    put16(&mut z, 0);
-    put16(&mut z, 0);
-    put16(&mut z, 0);
-    put16(&mut z, 0);
+    shared(&mut z);
+    for _ in 0..3 {
+        put16(&mut z, 0);
+    }
     put32(&mut z, 0);
     put32(&mut z, 0);
     z.extend_from_slice(name.as_bytes());

@@ -6,6 +6,7 @@
 //! Inside the main part every edit is a splice at a byte offset (see `plan`), so markup we do not
 //! understand survives untouched.
 
+mod ahead;
 mod anchor;
 mod build;
 mod comments;
