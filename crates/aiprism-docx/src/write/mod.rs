@@ -11,11 +11,14 @@ mod anchor;
 mod build;
 mod comments;
 mod deflate;
+mod huffman;
 mod map;
 mod opc;
 mod out;
 mod plan;
+mod recode;
 mod scan;
+mod tokens;
 
 use std::collections::HashMap;
 

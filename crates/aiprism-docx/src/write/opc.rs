@@ -400,7 +400,29 @@ pub(crate) fn assemble(
                 if let Some(t) = modified {
                     opts = opts.last_modified_time(t);
                 }
+                // The original's compressed bytes, for a spliced part to be made from.
+                let raw = match (file.compression(), file.data_start()) {
+                    (CompressionMethod::Deflated, Some(at)) => usize::try_from(at)
+                        .ok()
+                        .zip(usize::try_from(file.compressed_size()).ok())
+                        .and_then(|(at, n)| original.get(at..at.checked_add(n)?)),
+                    _ => None,
+                };
                 drop(file);
+                if let (Some(raw), Content::Spliced { base, edits, prefix }) = (raw, bytes)
+                    && let Some(z) = super::recode::rewrite(raw, prefix, base, edits)
+                {
+                    let segments = bytes.segments();
+                    let mut crc = crc32fast::Hasher::new();
+                    segments.iter().for_each(|s| crc.update(s));
+                    let size = segments.iter().map(|s| s.len()).sum();
+                    if let Some(r) =
+                        super::deflate::write_precompressed(&mut w, &name, &z, size, crc.finalize(), modified)
+                    {
+                        r.map_err(zerr)?;
+                        continue;
+                    }
+                }
                 if bytes.len_hint() >= STORE_BELOW {
                     // Deflated here rather than by the zip writer: a large part (the main one)
                     // on several cores, any part straight from its spliced pieces.

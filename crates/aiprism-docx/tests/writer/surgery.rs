@@ -628,3 +628,49 @@ fn built_documents_carry_markdown_paragraphs_and_offsets_over() {
         .collect();
     write_checked(&built, &anchors);
 }
+
+/// A large main part with a few comments is rebuilt from its own compressed stream (untouched
+/// tokens keep their bits), so it stays as small as the original compressed it; every check of
+/// `write_checked` still holds.
+#[test]
+fn a_large_part_with_a_few_comments_keeps_its_compression() {
+    let words = [
+        "incident",
+        "timeline",
+        "root cause",
+        "mitigation",
+        "owner",
+        "Ünïcode",
+        "日本語",
+        "🚀",
+    ];
+    let body: String = (0..7000)
+        .map(|i| {
+            let text: Vec<&str> = (0..12)
+                .map(|k| words[(i * 7 + k * 3 + i / 5) % words.len()])
+                .collect();
+            crate::support::para(
+                if i % 50 == 0 { "Heading1" } else { "" },
+                &format!("{i}: {}", text.join(" ")),
+            )
+        })
+        .collect();
+    let pkg = crate::support::docx(&body);
+    let compressed = |pkg: &[u8]| {
+        let mut z = zip::ZipArchive::new(Cursor::new(pkg)).expect("zip");
+        let f = z.by_name("word/document.xml").expect("main part");
+        (f.size(), f.compressed_size())
+    };
+    let (size, before) = compressed(&pkg);
+    assert!(size > 1_000_000, "a large part: {size} bytes");
+    let anchors: Vec<CommentAnchor> = [3u32, 1500, 1501, 3000, 6999]
+        .iter()
+        .map(|&p| range(p, 2, 9))
+        .collect();
+    let out = write_checked(&pkg, &anchors);
+    let (_, after) = compressed(&out.bytes);
+    assert!(
+        after <= before + before / 20 + 1024,
+        "{before} compressed bytes became {after}"
+    );
+}
