@@ -6,6 +6,7 @@
 //! with a sync flush (an empty stored block: byte-aligned, not final), except the last, which
 //! ends the stream. The chunks' outputs concatenated are one valid deflate stream.
 
+use std::cell::RefCell;
 use std::io::Cursor;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
@@ -109,6 +110,29 @@ fn gather(segments: &[&[u8]], a: usize, b: usize) -> Vec<u8> {
     slices(segments, a, b).concat()
 }
 
+thread_local! {
+    /// A compressor kept per thread: setting one up allocates and clears a few hundred
+    /// kilobytes of tables, as much work as compressing a small part; a reset clears less.
+    static COMPRESSOR: RefCell<Option<(u32, Compress)>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's compressor for `level`, reset (made once per thread and level).
+fn with_compressor<R>(level: u32, f: impl FnOnce(&mut Compress) -> R) -> R {
+    COMPRESSOR.with(|slot| {
+        let kept = slot.borrow_mut().take();
+        let mut c = match kept {
+            Some((l, mut c)) if l == level => {
+                c.reset();
+                c
+            }
+            _ => Compress::new(Compression::new(level), false),
+        };
+        let r = f(&mut c);
+        *slot.borrow_mut() = Some((level, c));
+        r
+    })
+}
+
 /// One chunk: primed with `dict`, ended with a sync flush, or with the stream's end when `last`.
 fn deflate_piece(
     dict: &[u8],
@@ -116,8 +140,17 @@ fn deflate_piece(
     level: u32,
     last: bool,
 ) -> std::io::Result<(Vec<u8>, crc32fast::Hasher)> {
+    with_compressor(level, |c| deflate_piece_with(c, dict, pieces, last))
+}
+
+/// [`deflate_piece`] with a fresh or reset compressor.
+fn deflate_piece_with(
+    c: &mut Compress,
+    dict: &[u8],
+    pieces: &[&[u8]],
+    last: bool,
+) -> std::io::Result<(Vec<u8>, crc32fast::Hasher)> {
     let err = |e: flate2::CompressError| std::io::Error::other(e.to_string());
-    let mut c = Compress::new(Compression::new(level), false);
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(err)?;
     }

@@ -8,16 +8,18 @@
 //! around the edit's bytes: a match whose bytes survive whole keeps its length with its
 //! distance corrected for what was inserted or removed between copy and source, anything else
 //! becomes literals. Rewritten tokens use the block's own code where it has a code for each of
-//! them, which needs no new block; otherwise they go into a block of the fixed code between two
+//! them, which needs no new block; otherwise they go, with the untouched tokens that follow
+//! closely, into a block of their own (a code built for them, or the fixed one) between two
 //! halves of the original block (its header copied again). Every original block is written
-//! non-final and an empty final block ends the stream.
+//! non-final and a final block of the fixed code ends the stream. One walk does it all.
 
 use super::huffman::{self, BitWriter, Dynamic};
 use super::plan::Edit;
 use super::tokens::{self, Code, Decoder, Kind, Token};
 
-/// Untouched bytes between two rewritten tokens of a block up to which both go into one
-/// stretch (fewer switches between the block's code and the fixed one).
+/// Once touched tokens go into a block of their own, untouched tokens join it until this many
+/// bytes pass without another touched one (each switch back to the original block costs its
+/// header again).
 const GAP: usize = 2048;
 
 /// A token as written into the new stream.
@@ -27,26 +29,11 @@ enum Sym {
     Match { len: u16, dist: u16 },
 }
 
-/// Consecutive tokens of a block that are written again: original bits `from..to` (output
-/// bytes `out_from..out_to`) are replaced by `syms`.
-struct Stretch {
-    from: u64,
-    to: u64,
-    out_from: usize,
-    out_to: usize,
+/// Tokens collected for a block of their own (the original block's code cannot write them).
+struct Own {
     syms: Vec<Sym>,
-}
-
-/// What to write for one original block.
-struct BlockPlan {
-    bit_start: u64,
-    header_end: u64,
-    /// The bit after its end-of-block code.
-    end: u64,
-    kind: Kind,
-    stretches: Vec<Stretch>,
-    /// Its codes, kept when a stretch needs them.
-    codes: Option<Box<(Code, Code)>>,
+    /// The original output byte after the last token an edit touched.
+    touched_to: usize,
 }
 
 /// The edits in the original stream's coordinates (the part's bytes, `prefix` included).
@@ -126,11 +113,8 @@ fn recode(raw: &[u8], prefix: &[u8], base: &[u8], edits: &[Edit]) -> Option<Vec<
             base.get(q - off).copied()
         }
     };
-    let (plans, tail, written) = plan(raw, total, &edits, &byte)?;
-    if isize::try_from(written).ok()? != isize::try_from(total).ok()? + g {
-        return None;
-    }
-    emit(raw, &plans, &tail)
+    let (out, written) = walk(raw, total, &edits, &byte)?;
+    (isize::try_from(written).ok()? == isize::try_from(total).ok()? + g).then_some(out)
 }
 
 /// Roughly how many bytes of the part the edits make us write again: tokens up to a window
@@ -145,34 +129,31 @@ fn rewritten_share(edits: &[Edit], total: usize) -> usize {
     share
 }
 
-/// The walk: which tokens keep their bits and what replaces the others, block by block, then
-/// what goes after the last token (bytes inserted at the very end); with the new part's length.
-fn plan(
+/// Walks the original stream once, writing the new one: untouched tokens' bits are copied in
+/// runs, touched ones written again (with the block's code, or in a block of their own with
+/// the untouched tokens that follow closely), edits' bytes placed where they go. Returns the
+/// stream and the bytes it inflates to.
+fn walk(
     raw: &[u8],
     total: usize,
     edits: &Edits<'_>,
     byte: &dyn Fn(usize) -> Option<u8>,
-) -> Option<(Vec<BlockPlan>, Vec<Sym>, usize)> {
+) -> Option<(Vec<u8>, usize)> {
     let n = edits.list.len();
+    let fixed = tokens::fixed_codes()?;
+    let mut w = BitWriter::with_capacity(raw.len() + raw.len() / 16 + 64);
     let mut dec = Decoder::new(raw, total);
-    let mut plans = Vec::new();
     // Edits starting before the current token's end; edits whose bytes are written.
     let mut reached = 0usize;
     let mut placed = 0usize;
     let mut written = 0usize;
+    // The symbols that replace the current token.
+    let mut fresh: Vec<Sym> = Vec::new();
     loop {
         let h = dec.block()?;
         match h.kind {
             Kind::Stored { len } if len > 0 => return None,
             Kind::Stored { .. } => {
-                plans.push(BlockPlan {
-                    bit_start: h.bit_start,
-                    header_end: h.header_end,
-                    end: h.header_end,
-                    kind: h.kind,
-                    stretches: Vec::new(),
-                    codes: None,
-                });
                 if h.last {
                     break;
                 }
@@ -180,8 +161,16 @@ fn plan(
             }
             Kind::Fixed | Kind::Dynamic => {}
         }
-        let mut stretches: Vec<Stretch> = Vec::new();
-        let mut open: Option<Stretch> = None;
+        // Every original block is written non-final, with its own header bits.
+        let reopen = |w: &mut BitWriter| {
+            w.put(0, 1);
+            w.put(h.kind.btype(), 2);
+            w.copy(raw, h.bit_start + 3, h.header_end);
+        };
+        reopen(&mut w);
+        // Original bits before this are written (or replaced).
+        let mut copied_to = h.header_end;
+        let mut own: Option<Own> = None;
         loop {
             let before = dec.position();
             let p = dec.out();
@@ -189,7 +178,14 @@ fn plan(
             let (len, src) = match t {
                 Token::Literal(_) => (1, p),
                 Token::Match { len, dist } => (usize::from(len), p - usize::from(dist)),
-                Token::End => break,
+                Token::End => {
+                    match own.take() {
+                        // The original block was closed when its tokens went into one of their own.
+                        Some(o) => write_own_block(&mut w, &fixed, &o.syms)?,
+                        None => w.copy(raw, copied_to, dec.position()),
+                    }
+                    break;
+                }
             };
             while reached < n && edits.a(reached) < p + len {
                 reached += 1;
@@ -197,72 +193,107 @@ fn plan(
             let touched = reached > 0 && edits.b(reached - 1) >= src;
             if !touched {
                 written += len;
-                stretches.extend(open.take());
-                continue;
-            }
-            let s = open.get_or_insert_with(|| Stretch {
-                from: before,
-                to: before,
-                out_from: p,
-                out_to: p,
-                syms: Vec::new(),
-            });
-            // Bytes inserted before this token; none may be left behind.
-            while placed < n && edits.a(placed) <= p {
-                if edits.a(placed) < p {
-                    return None;
-                }
-                written += push_bytes(&mut s.syms, &edits.list[placed].bytes);
-                placed += 1;
-            }
-            match t {
-                Token::Match { dist, .. } => {
-                    let at = Place {
-                        p,
-                        len,
-                        dist: usize::from(dist),
-                        reached,
-                    };
-                    written += recode_match(&mut s.syms, edits, &mut placed, &at, byte)?;
-                }
-                Token::Literal(b) => {
-                    if !edits.removed(p) {
-                        s.syms.push(Sym::Literal(b));
-                        written += 1;
+                if let Some(o) = own.as_mut() {
+                    if p - o.touched_to <= GAP {
+                        o.syms.push(match t {
+                            Token::Literal(b) => Sym::Literal(b),
+                            Token::Match { len, dist } => Sym::Match { len, dist },
+                            Token::End => return None,
+                        });
+                    } else {
+                        let syms = own.take().map(|o| o.syms).unwrap_or_default();
+                        write_own_block(&mut w, &fixed, &syms)?;
+                        reopen(&mut w);
+                        copied_to = before;
                     }
                 }
-                Token::End => {}
+                continue;
             }
-            s.to = dec.position();
-            s.out_to = p + len;
+            fresh.clear();
+            let at = Place {
+                p,
+                len,
+                dist: p - src,
+                reached,
+            };
+            written += rewrite_token(&mut fresh, edits, &mut placed, t, &at, byte)?;
+            match own.as_mut() {
+                Some(o) => {
+                    o.syms.extend_from_slice(&fresh);
+                    o.touched_to = p + len;
+                }
+                None => {
+                    let codes = dec.codes()?;
+                    w.copy(raw, copied_to, before);
+                    if fresh.iter().all(|&sym| encodable(codes, sym)) {
+                        for &sym in &fresh {
+                            put_sym(&mut w, codes, sym)?;
+                        }
+                    } else {
+                        let (bits, len) = codes.0.encode(tokens::END_OF_BLOCK)?;
+                        w.put(bits, len);
+                        own = Some(Own {
+                            syms: fresh.clone(),
+                            touched_to: p + at.len,
+                        });
+                    }
+                    copied_to = dec.position();
+                }
+            }
         }
-        stretches.extend(open.take());
-        let codes = if stretches.is_empty() {
-            None
-        } else {
-            Some(Box::new(dec.codes()?.clone()))
-        };
-        plans.push(BlockPlan {
-            bit_start: h.bit_start,
-            header_end: h.header_end,
-            end: dec.position(),
-            kind: h.kind,
-            stretches,
-            codes,
-        });
         if h.last {
             break;
         }
     }
-    let mut tail = Vec::new();
+    // The final block: fixed code, the bytes inserted at the very end, end of block.
+    w.put(1, 1);
+    w.put(Kind::Fixed.btype(), 2);
     while placed < n {
         if edits.a(placed) != total {
             return None;
         }
-        written += push_bytes(&mut tail, &edits.list[placed].bytes);
+        for &b in &edits.list[placed].bytes {
+            put_sym(&mut w, &fixed, Sym::Literal(b))?;
+            written += 1;
+        }
         placed += 1;
     }
-    Some((plans, tail, written))
+    let (bits, len) = fixed.0.encode(tokens::END_OF_BLOCK)?;
+    w.put(bits, len);
+    Some((w.finish(), written))
+}
+
+/// The symbols replacing a token an edit touches: the bytes of edits placed before it, then
+/// the token itself as the edits leave it. Returns the bytes they make.
+fn rewrite_token(
+    fresh: &mut Vec<Sym>,
+    edits: &Edits<'_>,
+    placed: &mut usize,
+    t: Token,
+    at: &Place,
+    byte: &dyn Fn(usize) -> Option<u8>,
+) -> Option<usize> {
+    let n = edits.list.len();
+    let mut written = 0;
+    // Bytes inserted before this token; none may be left behind.
+    while *placed < n && edits.a(*placed) <= at.p {
+        if edits.a(*placed) < at.p {
+            return None;
+        }
+        written += push_bytes(fresh, &edits.list[*placed].bytes);
+        *placed += 1;
+    }
+    match t {
+        Token::Match { .. } => written += recode_match(fresh, edits, placed, at, byte)?,
+        Token::Literal(b) => {
+            if !edits.removed(at.p) {
+                fresh.push(Sym::Literal(b));
+                written += 1;
+            }
+        }
+        Token::End => {}
+    }
+    Some(written)
 }
 
 /// A match in the original: at output byte `p`, `len` bytes from `dist` back; `reached` edits
@@ -357,76 +388,6 @@ fn recode_match(
 fn push_bytes(syms: &mut Vec<Sym>, bytes: &[u8]) -> usize {
     syms.extend(bytes.iter().map(|&b| Sym::Literal(b)));
     bytes.len()
-}
-
-/// Writes the planned stream.
-fn emit(raw: &[u8], plans: &[BlockPlan], tail: &[Sym]) -> Option<Vec<u8>> {
-    let fixed = tokens::fixed_codes()?;
-    let mut w = BitWriter::with_capacity(raw.len() + raw.len() / 16 + 64);
-    for b in plans {
-        if matches!(b.kind, Kind::Stored { .. }) {
-            continue;
-        }
-        let reopen = |w: &mut BitWriter| {
-            w.put(0, 1);
-            w.put(b.kind.btype(), 2);
-            w.copy(raw, b.bit_start + 3, b.header_end);
-        };
-        reopen(&mut w);
-        let mut cursor = b.header_end;
-        let stretches = &b.stretches;
-        let mut i = 0;
-        while let Some(s) = stretches.get(i) {
-            w.copy(raw, cursor, s.from);
-            let codes = b.codes.as_deref()?;
-            if s.syms.iter().all(|&sym| encodable(codes, sym)) {
-                for &sym in &s.syms {
-                    put_sym(&mut w, codes, sym)?;
-                }
-                cursor = s.to;
-                i += 1;
-                continue;
-            }
-            // The block's code cannot write these tokens: they go into a block of their own,
-            // with the stretches that follow closely and the untouched tokens between them.
-            let mut j = i;
-            while stretches
-                .get(j + 1)
-                .is_some_and(|next| next.out_from - stretches[j].out_to <= GAP)
-            {
-                j += 1;
-            }
-            let mut syms: Vec<Sym> = Vec::new();
-            for k in i..=j {
-                let st = &stretches[k];
-                if k > i {
-                    let gap = tokens::between(raw, stretches[k - 1].to, st.from, codes)?;
-                    syms.extend(gap.into_iter().map(|t| match t {
-                        Token::Literal(b) => Sym::Literal(b),
-                        Token::Match { len, dist } => Sym::Match { len, dist },
-                        Token::End => Sym::Literal(0),
-                    }));
-                }
-                syms.extend_from_slice(&st.syms);
-            }
-            let (bits, len) = codes.0.encode(tokens::END_OF_BLOCK)?;
-            w.put(bits, len);
-            write_own_block(&mut w, &fixed, &syms)?;
-            reopen(&mut w);
-            cursor = stretches[j].to;
-            i = j + 1;
-        }
-        w.copy(raw, cursor, b.end);
-    }
-    // The final block: fixed code, whatever goes after the last token, end of block.
-    w.put(1, 1);
-    w.put(Kind::Fixed.btype(), 2);
-    for &sym in tail {
-        put_sym(&mut w, &fixed, sym)?;
-    }
-    let (bits, len) = fixed.0.encode(tokens::END_OF_BLOCK)?;
-    w.put(bits, len);
-    Some(w.finish())
 }
 
 /// Writes `syms` as a block of their own (not final): with a code built for them, or with the

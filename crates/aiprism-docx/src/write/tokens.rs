@@ -454,29 +454,6 @@ fn next_token(r: &mut Bits<'_>, lit: &Code, dist: &Code, out: &mut usize, expect
     (*out <= expected).then_some(Token::Match { len, dist: d })
 }
 
-/// The tokens of bits `from..to` of `data`, a stretch of one block written with `codes`, which
-/// must end exactly at `to` (no end-of-block code inside).
-pub(crate) fn between(data: &[u8], from: u64, to: u64, codes: &(Code, Code)) -> Option<Vec<Token>> {
-    let mut bits = Bits {
-        data,
-        next: usize::try_from(from / 8).ok()?,
-        buf: 0,
-        n: 0,
-    };
-    bits.refill();
-    bits.take((from % 8) as u32);
-    // Distances were checked when the stream was first read; here any is taken.
-    let mut out = usize::MAX / 2;
-    let mut list = Vec::new();
-    while bits.position() < to {
-        match next_token(&mut bits, &codes.0, &codes.1, &mut out, usize::MAX)? {
-            Token::End => return None,
-            t => list.push(t),
-        }
-    }
-    (bits.position() == to).then_some(list)
-}
-
 /// The codes of a dynamic block's header.
 fn dynamic(r: &mut Bits<'_>) -> Option<(Code, Code)> {
     r.refill();
