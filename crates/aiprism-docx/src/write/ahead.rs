@@ -70,7 +70,7 @@ pub(super) struct Prefetch<'s> {
 impl<'s> Prefetch<'s> {
     /// Whether a part is large enough (and the machine has a second core) for a helper.
     pub(super) fn worth_it(bytes: &[u8]) -> bool {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let cores = super::cores();
         bytes.len() >= PREFETCH_FROM && cores > 1
     }
 

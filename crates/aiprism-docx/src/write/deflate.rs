@@ -27,7 +27,7 @@ pub(crate) fn chunks_for(len: usize) -> usize {
     if len < PARALLEL_FROM {
         return 1;
     }
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cores = super::cores();
     cores.min(MAX_CHUNKS).min(len / CHUNK_MIN).max(1)
 }
 

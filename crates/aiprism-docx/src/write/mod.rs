@@ -31,6 +31,13 @@ use crate::{Limits, package, styles, xml};
 pub(crate) use build::build_docx;
 pub(crate) use comments::read as read_comments;
 
+/// Cores this process may use, asked once: the answer comes from cgroup files, and reading them
+/// for every document cost more than some documents take to write.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// What a comment is anchored on, in the reader's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CommentAnchor {
