@@ -320,6 +320,9 @@ pub(crate) struct Decoder<'a> {
     fixed: Option<(Code, Code)>,
     dynamic: Option<(Code, Code)>,
     in_fixed: bool,
+    /// Table entries the dynamic blocks may still fill: a stream of many tiny blocks with long
+    /// codes would otherwise cost far more to walk than to compress afresh.
+    table_budget: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -338,6 +341,7 @@ impl<'a> Decoder<'a> {
             fixed: None,
             dynamic: None,
             in_fixed: false,
+            table_budget: data.len().saturating_mul(64).saturating_add(1 << 20),
         }
     }
 
@@ -401,7 +405,10 @@ impl<'a> Decoder<'a> {
                 Kind::Fixed
             }
             2 => {
-                self.dynamic = Some(dynamic(r)?);
+                let codes = dynamic(r)?;
+                let work = codes.0.entries.len() + codes.1.entries.len();
+                self.table_budget = self.table_budget.checked_sub(work)?;
+                self.dynamic = Some(codes);
                 self.in_fixed = false;
                 Kind::Dynamic
             }
@@ -628,6 +635,40 @@ mod tests {
                 assert!(back == ours, "read a stream differently from zlib");
             }
         }
+    }
+
+    #[test]
+    fn many_blocks_with_long_codes_give_up_instead_of_running_long() {
+        // Counts doubling over sixteen symbols give a literal code 15 bits deep: each dynamic
+        // block using it fills a 32768-entry table.
+        let mut counts = vec![1u32; 286];
+        let mut f = 1u32;
+        for c in counts.iter_mut().take(16) {
+            *c = f;
+            f = f.saturating_mul(2);
+        }
+        let code = super::super::huffman::Dynamic::new(&counts, &[1, 1]).expect("codes");
+        let mut w = super::super::huffman::BitWriter::with_capacity(0);
+        let blocks = 5000;
+        for i in 0..blocks {
+            w.put(u64::from(i + 1 == blocks), 1);
+            w.put(Kind::Dynamic.btype(), 2);
+            code.write_header(&mut w).expect("header");
+            let (bits, len) = code.codes.0.encode(END_OF_BLOCK).expect("end of block");
+            w.put(bits, len);
+        }
+        let z = w.finish();
+        assert!(code.codes.0.bits == 15, "long codes: {} bits", code.codes.0.bits);
+        let mut d = Decoder::new(&z, 0);
+        let mut walked = 0;
+        while let Some(h) = d.block() {
+            walked += 1;
+            assert_eq!(d.token(), Some(Token::End));
+            if h.last {
+                break;
+            }
+        }
+        assert!(walked < blocks, "the walk gave up after {walked} blocks");
     }
 
     #[test]
