@@ -5,7 +5,8 @@
 # bytes out; median of several repetitions), python-docx (>= 1.2, `document.add_comment`) doing
 # the same (open, comment the runs of as many paragraphs, save), and the ratios (wall time, and CPU
 # time, which other processes on the machine do not inflate) against the
-# target (>= 30x python-docx). Files python-docx cannot open are counted and skipped on both
+# target (>= 30x python-docx). Files python-docx cannot open, or in which it reaches no paragraph,
+# are counted and skipped on both
 # sides. The machine's speed drifts by tens of percent over a minute, so the two sides run in
 # alternating rounds (python-docx, then aiprism, ROUNDS times) and the verdict is the median of
 # the rounds' ratios: each ratio compares runs made moments apart.

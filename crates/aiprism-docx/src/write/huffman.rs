@@ -5,10 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::tokens::{self, Code};
-
-/// The order code-length code lengths are sent in.
-const CL_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+use super::tokens::{self, CL_ORDER, Code};
 
 /// Writes bits LSB first.
 pub(crate) struct BitWriter {

@@ -29,6 +29,37 @@ enum Sym {
     Match { len: u16, dist: u16 },
 }
 
+/// How a symbol is coded: its literal/length symbol with extra bits (count, value), and for a
+/// match its distance symbol with extra bits.
+type Coded = ((u16, u32, u64), Option<(u16, u32, u64)>);
+
+impl Sym {
+    /// The symbol for an original token (`None` for the end of a block).
+    fn of(t: Token) -> Option<Sym> {
+        match t {
+            Token::Literal(b) => Some(Sym::Literal(b)),
+            Token::Match { len, dist } => Some(Sym::Match { len, dist }),
+            Token::End => None,
+        }
+    }
+
+    fn coded(self) -> Option<Coded> {
+        match self {
+            Sym::Literal(b) => Some(((u16::from(b), 0, 0), None)),
+            Sym::Match { len, dist } => {
+                Some((tokens::length_symbol(len)?, Some(tokens::distance_symbol(dist)?)))
+            }
+        }
+    }
+}
+
+/// A match distance as the new part needs it, when the window allows one.
+fn window_distance(dist: isize) -> Option<u16> {
+    u16::try_from(dist)
+        .ok()
+        .filter(|&d| d >= 1 && usize::from(d) <= tokens::WINDOW)
+}
+
 /// Tokens collected for a block of their own (the original block's code cannot write them).
 struct Own {
     syms: Vec<Sym>,
@@ -87,11 +118,9 @@ pub(crate) fn rewrite(raw: &[u8], prefix: &[u8], base: &[u8], edits: &[Edit]) ->
     recode(raw, prefix, base, edits)
 }
 
-/// [`rewrite`] however close together the edits are.
+/// [`rewrite`] however close together the edits are. `edits` are sorted and consistent
+/// ([`super::plan::consistent`], which the writer checks before anything is written).
 fn recode(raw: &[u8], prefix: &[u8], base: &[u8], edits: &[Edit]) -> Option<Vec<u8>> {
-    if !super::plan::consistent(base, edits) {
-        return None;
-    }
     let off = prefix.len();
     let total = off + base.len();
     let mut growth = Vec::with_capacity(edits.len() + 1);
@@ -193,16 +222,12 @@ fn walk(
             let touched = reached > 0 && edits.b(reached - 1) >= src;
             if !touched {
                 written += len;
-                if let Some(o) = own.as_mut() {
+                if let Some(mut o) = own.take() {
                     if p - o.touched_to <= GAP {
-                        o.syms.push(match t {
-                            Token::Literal(b) => Sym::Literal(b),
-                            Token::Match { len, dist } => Sym::Match { len, dist },
-                            Token::End => return None,
-                        });
+                        o.syms.push(Sym::of(t)?);
+                        own = Some(o);
                     } else {
-                        let syms = own.take().map(|o| o.syms).unwrap_or_default();
-                        write_own_block(&mut w, &fixed, &syms)?;
+                        write_own_block(&mut w, &fixed, &o.syms)?;
                         reopen(&mut w);
                         copied_to = before;
                     }
@@ -328,13 +353,8 @@ fn recode_match(
     if reached > 0 && (reached < 2 || edits.b(reached - 2) < src) {
         let (a, b) = (edits.a(reached - 1), edits.b(reached - 1));
         if a >= src + len && b <= p {
-            let e = &edits.list[reached - 1];
-            let moved = isize::try_from(dist).ok()? + isize::try_from(e.bytes.len()).ok()?
-                - isize::try_from(e.del).ok()?;
-            if let Some(d) = u16::try_from(moved)
-                .ok()
-                .filter(|&d| d >= 1 && usize::from(d) <= tokens::WINDOW)
-            {
+            let grows = edits.growth.get(reached)? - edits.growth.get(reached - 1)?;
+            if let Some(d) = window_distance(isize::try_from(dist).ok()? + grows) {
                 syms.push(Sym::Match {
                     len: u16::try_from(len).ok()?,
                     dist: d,
@@ -362,11 +382,7 @@ fn recode_match(
             .min(edits.next_after(q))
             .min(edits.next_after(from).saturating_add(dist))
             - q;
-        let moved = isize::try_from(dist).ok()? + edits.shift(q) - edits.shift(from);
-        let new_dist = u16::try_from(moved)
-            .ok()
-            .filter(|&d| d >= 1 && usize::from(d) <= tokens::WINDOW);
-        match new_dist {
+        match window_distance(isize::try_from(dist).ok()? + edits.shift(q) - edits.shift(from)) {
             Some(d) if piece >= 3 && !edits.removed(from) => {
                 syms.push(Sym::Match {
                     len: u16::try_from(piece).ok()?,
@@ -393,14 +409,8 @@ fn push_bytes(syms: &mut Vec<Sym>, bytes: &[u8]) -> usize {
 /// Writes `syms` as a block of their own (not final): with a code built for them, or with the
 /// fixed code when that is shorter.
 fn write_own_block(w: &mut BitWriter, fixed: &(Code, Code), syms: &[Sym]) -> Option<()> {
-    let symbols = syms.iter().map(|&s| match s {
-        Sym::Literal(b) => (u16::from(b), None),
-        Sym::Match { len, dist } => (
-            tokens::length_symbol(len).map_or(0, |l| l.0),
-            tokens::distance_symbol(dist).map(|d| d.0),
-        ),
-    });
-    let (lit, dist) = huffman::count(symbols);
+    let coded: Vec<Coded> = syms.iter().map(|s| s.coded()).collect::<Option<_>>()?;
+    let (lit, dist) = huffman::count(coded.iter().map(|(l, d)| (l.0, d.map(|d| d.0))));
     let own = Dynamic::new(&lit, &dist)?;
     let cost = |codes: &(Code, Code)| -> u64 {
         let sum = |counts: &[u32], code: &Code| -> u64 {
@@ -421,40 +431,33 @@ fn write_own_block(w: &mut BitWriter, fixed: &(Code, Code), syms: &[Sym]) -> Opt
         w.put(Kind::Fixed.btype(), 2);
         fixed
     };
-    for &sym in syms {
-        put_sym(w, codes, sym)?;
+    for c in &coded {
+        put_coded(w, codes, c)?;
     }
     let (bits, len) = codes.0.encode(tokens::END_OF_BLOCK)?;
     w.put(bits, len);
     Some(())
 }
 
+/// Whether `codes` have a code for every symbol `sym` needs.
 fn encodable(codes: &(Code, Code), sym: Sym) -> bool {
-    match sym {
-        Sym::Literal(b) => codes.0.encode(u16::from(b)).is_some(),
-        Sym::Match { len, dist } => {
-            tokens::length_symbol(len).is_some_and(|(s, _, _)| codes.0.encode(s).is_some())
-                && tokens::distance_symbol(dist).is_some_and(|(s, _, _)| codes.1.encode(s).is_some())
-        }
-    }
+    sym.coded().is_some_and(|((l, _, _), d)| {
+        codes.0.encode(l).is_some() && d.is_none_or(|(d, _, _)| codes.1.encode(d).is_some())
+    })
 }
 
 fn put_sym(w: &mut BitWriter, codes: &(Code, Code), sym: Sym) -> Option<()> {
-    match sym {
-        Sym::Literal(b) => {
-            let (bits, len) = codes.0.encode(u16::from(b))?;
-            w.put(bits, len);
-        }
-        Sym::Match { len, dist } => {
-            let (s, n, extra) = tokens::length_symbol(len)?;
-            let (bits, l) = codes.0.encode(s)?;
-            w.put(bits, l);
-            w.put(extra, n);
-            let (s, n, extra) = tokens::distance_symbol(dist)?;
-            let (bits, l) = codes.1.encode(s)?;
-            w.put(bits, l);
-            w.put(extra, n);
-        }
+    put_coded(w, codes, &sym.coded()?)
+}
+
+fn put_coded(w: &mut BitWriter, codes: &(Code, Code), &((l, n, extra), d): &Coded) -> Option<()> {
+    let (bits, len) = codes.0.encode(l)?;
+    w.put(bits, len);
+    w.put(extra, n);
+    if let Some((d, n, extra)) = d {
+        let (bits, len) = codes.1.encode(d)?;
+        w.put(bits, len);
+        w.put(extra, n);
     }
     Some(())
 }
