@@ -6,10 +6,9 @@
 # the same (open, comment the runs of as many paragraphs, save), and the ratios (wall time, and CPU
 # time, which other processes on the machine do not inflate) against the
 # target (>= 30x python-docx). Files python-docx cannot open, or in which it reaches no paragraph,
-# are counted and skipped on both
-# sides. The machine's speed drifts by tens of percent over a minute, so the two sides run in
-# alternating rounds (python-docx, then aiprism, ROUNDS times) and the verdict is the median of
-# the rounds' ratios: each ratio compares runs made moments apart.
+# are counted and skipped on both sides. The machine's speed drifts by tens of percent over a
+# minute, so the two sides run in alternating rounds (python-docx, then aiprism, ROUNDS times)
+# and the verdict is the median of the rounds' ratios: each compares runs made moments apart.
 #
 # Usage: bench/writer/run.sh              (AIPRISM_CORPUS defaults to ../shared/corpus)
 #        ROUNDS=5 REPS=15 PY_REPS=3 bench/writer/run.sh
